@@ -1,0 +1,218 @@
+"""StyleGAN2 (Karras et al. 2020): mapping z -> w, modulated synthesis from w+, residual discriminator.
+
+Contract (NVlabs): `mapping(z) -> w [N, w_dim]`, `synthesis(ws [N, num_ws, w_dim]) -> img [N, 3, R, R]`
+in [-1, 1], and `forward(z) == synthesis(broadcast(mapping(z)))`. Pure PyTorch: no custom ops.
+"""
+import math
+
+import torch
+from torch import nn
+
+from generators.config import StyleGAN2Config
+from generators.layers import EqualConv2d, EqualLinear, ModulatedConv2d, bias_lrelu, upsample
+
+NOISE_MODES = ("random", "const", "none")
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
+
+
+def mix_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, crossover: int) -> torch.Tensor:
+    """Style mixing: layers [0, crossover) from ws_a (coarse), the rest from ws_b (fine)."""
+    if ws_a.shape != ws_b.shape:
+        raise ValueError(f"mix_styles needs equal shapes, got {tuple(ws_a.shape)} and {tuple(ws_b.shape)}")
+    return torch.cat([ws_a[:, :crossover], ws_b[:, crossover:]], dim=1)
+
+
+class MappingNetwork(nn.Module):
+    """z [N, z_dim] -> w [N, w_dim]; keeps `w_avg`, the running mean of w, for truncation and inversion."""
+
+    def __init__(self, z_dim: int, w_dim: int, num_layers: int, lr_mul: float):
+        super().__init__()
+        dims = [z_dim] + [w_dim] * num_layers
+        self.layers = nn.Sequential(*[EqualLinear(dims[i], dims[i + 1], activation=True, lr_mul=lr_mul)
+                                      for i in range(num_layers)])
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        w = self.layers(normalize_2nd_moment(z.to(torch.float32)))
+        if truncation != 1.0:
+            w = self.w_avg.lerp(w, truncation)
+        return w
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv, per-pixel noise, bias and leaky ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, demodulate=True, up=up)
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
+        self.resolution = resolution
+
+    def forward(self, x, w, noise_mode: str = "random", noise: torch.Tensor | None = None):
+        x = self.conv(x, w)
+        if noise is None and noise_mode == "random":
+            noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device, dtype=x.dtype)
+        elif noise is None and noise_mode == "const":
+            noise = self.noise_const
+        if noise is not None:
+            x = x + noise.to(x.dtype) * self.noise_strength.to(x.dtype)
+        return bias_lrelu(x, self.bias, clamp=256 if x.dtype == torch.float16 else None)
+
+
+class ToRGB(nn.Module):
+    """1x1 modulated conv (no demodulation) to RGB, added to the upsampled skip image."""
+
+    def __init__(self, in_channels: int, w_dim: int):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channels, 3, 1, w_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(3))
+
+    def forward(self, x, w):
+        return self.conv(x, w) + self.bias.to(x.dtype).reshape(1, 3, 1, 1)
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution: (upsampling conv unless first) + conv + toRGB. Uses `num_conv + 1` consecutive ws."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int):
+        super().__init__()
+        self.first = in_channels == 0
+        if self.first:
+            self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
+        else:
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, up=False)
+        self.torgb = ToRGB(out_channels, w_dim)
+        self.num_conv = 1 if self.first else 2
+
+    def forward(self, x, img, ws, noise_mode, noises):
+        """ws: [N, num_conv + 1, w_dim]; noises: a list of num_conv tensors or Nones."""
+        if self.first:
+            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1).to(ws.dtype)
+        else:
+            x = self.conv0(x, ws[:, 0], noise_mode, noises[0])
+        x = self.conv1(x, ws[:, self.num_conv - 1], noise_mode, noises[-1])
+        rgb = self.torgb(x, ws[:, self.num_conv])
+        img = rgb if img is None else upsample(img) + rgb
+        return x, img
+
+
+class SynthesisNetwork(nn.Module):
+    """w+ [N, num_ws, w_dim] -> image [N, 3, R, R] in about [-1, 1], with 'skip' toRGB outputs."""
+
+    def __init__(self, config: StyleGAN2Config):
+        super().__init__()
+        self.resolution = config.resolution
+        self.w_dim = config.w_dim
+        self.num_ws = config.num_ws
+        self.resolutions = [2 ** i for i in range(2, int(math.log2(config.resolution)) + 1)]
+        blocks, in_ch = [], 0
+        for res in self.resolutions:
+            out_ch = config.channels(res)
+            blocks.append(SynthesisBlock(in_ch, out_ch, config.w_dim, res))
+            in_ch = out_ch
+        self.blocks = nn.ModuleList(blocks)
+
+    @property
+    def noise_shapes(self) -> list[tuple[int, int, int, int]]:
+        """Shape of each noise input, in layer order (one per modulated conv: num_ws - 1 of them)."""
+        return [(1, 1, r, r) for r in self.resolutions for _ in range(1 if r == 4 else 2)]
+
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random",
+                noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """ws: [N, num_ws, w_dim]; noise: optional tensors, each [N or 1, 1, r, r], overriding noise_mode."""
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
+            raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {tuple(ws.shape)}")
+        if noise is not None and len(noise) != self.num_ws - 1:
+            raise ValueError(f"expected {self.num_ws - 1} noise tensors, got {len(noise)}")
+        noises = list(noise) if noise is not None else [None] * (self.num_ws - 1)
+        x = img = None
+        w_idx = 0
+        for block in self.blocks:
+            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode,
+                           noises[w_idx:w_idx + block.num_conv])
+            w_idx += block.num_conv
+        return img
+
+
+class StyleGAN2Generator(nn.Module):
+    """Three entry points: `forward(z)`, `from_w(w)` (broadcast to every layer), `synthesis(ws)` (w+)."""
+
+    latent_spaces = ("z", "w", "w+")
+
+    def __init__(self, config: StyleGAN2Config):
+        super().__init__()
+        self.config = config
+        self.z_dim, self.w_dim, self.num_ws = config.z_dim, config.w_dim, config.num_ws
+        self.resolution = config.resolution
+        self.mapping = MappingNetwork(config.z_dim, config.w_dim, config.mapping_layers, config.mapping_lr_mul)
+        self.synthesis = SynthesisNetwork(config)
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.mapping.w_avg
+
+    def broadcast(self, w: torch.Tensor) -> torch.Tensor:
+        """w [N, w_dim] -> w+ [N, num_ws, w_dim]."""
+        return w.unsqueeze(1).repeat(1, self.num_ws, 1)
+
+    def from_w(self, w: torch.Tensor, **synthesis_kwargs) -> torch.Tensor:
+        return self.synthesis(self.broadcast(w), **synthesis_kwargs)
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0, **synthesis_kwargs) -> torch.Tensor:
+        return self.synthesis(self.broadcast(self.mapping(z, truncation)), **synthesis_kwargs)
+
+
+class DiscriminatorBlock(nn.Module):
+    """Residual block: two 3x3 convs (the second downsamples) plus a 1x1 downsampling skip."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv0 = EqualConv2d(in_channels, in_channels, 3)
+        self.conv1 = EqualConv2d(in_channels, out_channels, 3, down=True)
+        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, activation=False, down=True)
+
+    def forward(self, x):
+        return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
+
+
+def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Append the mean std of features across a group of samples, so D can see a lack of variety."""
+    n, c, h, w = x.shape
+    g = math.gcd(min(group_size, n), n)
+    y = x.float().reshape(g, -1, c, h, w)
+    y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=[1, 2, 3])  # [N / g]
+    y = y.reshape(-1, 1, 1, 1).repeat(g, 1, h, w).to(x.dtype)
+    return torch.cat([x, y], dim=1)
+
+
+class StyleGAN2Discriminator(nn.Module):
+    """Residual discriminator: image [N, 3, R, R] in [-1, 1] -> realness logit [N]."""
+
+    def __init__(self, config: StyleGAN2Config):
+        super().__init__()
+        self.config = config
+        res = config.resolution
+        self.from_rgb = EqualConv2d(3, config.channels(res), 1)
+        blocks = []
+        while res > 4:
+            blocks.append(DiscriminatorBlock(config.channels(res), config.channels(res // 2)))
+            res //= 2
+        self.blocks = nn.Sequential(*blocks)
+        ch = config.channels(4)
+        self.mbstd_group = config.mbstd_group
+        self.conv = EqualConv2d(ch + 1, ch, 3)
+        self.fc = EqualLinear(ch * 16, ch, activation=True)
+        self.out = EqualLinear(ch, 1)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.from_rgb(img))
+        x = self.conv(minibatch_stddev(x, self.mbstd_group))
+        return self.out(self.fc(x.flatten(1))).squeeze(1)

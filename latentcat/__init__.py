@@ -1,0 +1,1 @@
+"""Shared infrastructure for latentcat: errors, files, images, datasets, checkpoints, training loops."""

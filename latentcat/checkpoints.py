@@ -1,0 +1,86 @@
+"""Model files: safetensors weights plus the architecture config in the metadata, so one file rebuilds the model.
+
+Nothing here unpickles: weights are safetensors, everything else is JSON.
+"""
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from latentcat.errors import UserError
+from latentcat.files import atomic_path
+
+FORMAT = "latentcat"
+FORMAT_VERSION = "1"
+
+
+def save_tensors(path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Atomic safetensors write: a kill mid-write leaves the previous file intact."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "format_version": FORMAT_VERSION, **metadata})
+
+
+def load_tensors(path, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a latentcat safetensors file; any corruption or foreign file is a one-line UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no such {what} file", path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise UserError(f"not a readable safetensors {what} (corrupt or truncated?): {str(e).splitlines()[0]}",
+                        path) from None
+    if metadata.get("format") != FORMAT:
+        raise UserError(f"not a latentcat {what} (no latentcat metadata)", path)
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise UserError(f"{what} format version {metadata.get('format_version')} is not supported "
+                        f"(this latentcat reads {FORMAT_VERSION})", path)
+    return tensors, metadata
+
+
+def save_model(path, model: nn.Module, kind: str, config, dtype: torch.dtype | None = None,
+               extra: dict[str, str] | None = None) -> None:
+    """Weights (and buffers) of `model` with its config; `dtype` casts floating tensors (fp16 for shipping)."""
+    state = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v)
+             for k, v in model.state_dict().items()}
+    save_tensors(path, state, {"kind": kind, "config": json.dumps(dataclasses.asdict(config)), **(extra or {})})
+
+
+def read_model(path, kind: str, config_from_dict, build):
+    """Rebuild a model saved by `save_model`: returns (model in fp32 eval mode, metadata)."""
+    tensors, metadata = load_tensors(path, kind)
+    if metadata.get("kind") != kind:
+        raise UserError(f"holds a {metadata.get('kind') or 'unknown'} model, not a {kind}", path)
+    try:
+        config = config_from_dict(json.loads(metadata["config"]))
+    except (KeyError, ValueError, TypeError) as e:
+        raise UserError(f"{kind} config is missing or invalid: {e}", path) from None
+    model = build(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        detail = (f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}" if unexpected
+                  else f"shape of {wrong[:3]}")
+        raise UserError(f"weights do not match the stored {kind} config ({detail})", path)
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+    return model.eval(), metadata
+
+
+def fingerprint(model: nn.Module) -> str:
+    """Identity of a model's weights, the same for its fp32 and fp16 copies (tensors hashed at fp16)."""
+    h = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        h.update(key.encode())
+        v = value.detach().cpu()
+        h.update((v.half() if v.is_floating_point() else v).contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]

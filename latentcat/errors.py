@@ -1,0 +1,9 @@
+"""User-facing errors: one line, naming the file, caught by the CLIs."""
+
+
+class UserError(Exception):
+    """A problem with the user's input (a file, a flag); printed as one line, never a traceback."""
+
+    def __init__(self, message: str, path=None):
+        self.path = str(path) if path is not None else None
+        super().__init__(f"{self.path}: {message}" if self.path else message)

@@ -1,0 +1,257 @@
+"""The GAN training loop: Accelerate for devices, processes and mixed precision; data resident on the device.
+
+Data parallelism is NVlabs-style: every process holds full replicas and gradients are averaged
+explicitly after each phase (DDP hooks do not support R1's double backward). Module buffers
+(w_avg, BatchNorm statistics) are averaged too, so replicas stay identical.
+"""
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm import tqdm
+
+from generators import build_discriminator, build_generator, generator_config_from_dict
+from generators.training import GANTrainingConfig, build_objective, make_ema, update_ema
+from latentcat import train_state
+from latentcat.datasets import load_images
+from latentcat.errors import UserError
+from latentcat.files import write_json
+from latentcat.generator_files import save_generator
+from latentcat.images import image_grid, save_png, uint8_to_float
+from latentcat.sampling import generate
+
+
+@dataclass(frozen=True)
+class GANRunConfig:
+    """One training run. `batch_size` is per process and micro-step; the optimiser sees
+    batch_size x processes x grad_accum images per step."""
+
+    data: str
+    out: str
+    model: object                      # StyleGAN2Config or DCGANConfig
+    training: GANTrainingConfig
+    steps: int
+    batch_size: int = 16
+    grad_accum: int = 1
+    mixed_precision: str = "no"        # no | bf16 | fp16
+    seed: int = 0
+    val_fraction: float = 0.05
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    channels_last: bool = False
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
+            raise ValueError("steps, batch_size and grad_accum must be positive")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
+        for name in ("log_every", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["model"] = dataclasses.asdict(self.model)
+        return d
+
+
+def sample_real(data: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """A random batch from the device-resident uint8 images, with random x-flips, in [-1, 1]."""
+    idx = torch.randint(data.shape[0], (batch_size,), device=data.device)
+    x = uint8_to_float(data[idx])
+    flip = torch.rand(batch_size, 1, 1, 1, device=data.device) < 0.5
+    return torch.where(flip, x.flip(3), x)
+
+
+class GANTrainer:
+    def __init__(self, cfg: GANRunConfig, resume: bool = False, log=print):
+        self.cfg, self.log = cfg, log
+        self.out = Path(cfg.out)
+        # cpu=True where there is no GPU, so a multi-process launch falls back to gloo on the CPU.
+        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard",
+                                       project_dir=str(self.out), cpu=not torch.cuda.is_available())
+        acc = self.accelerator
+        set_seed(cfg.seed)  # same seed everywhere: identical initial replicas
+        self.G = build_generator(cfg.model).to(acc.device)
+        self.D = build_discriminator(cfg.model).to(acc.device)
+        if cfg.channels_last:
+            self.G, self.D = (m.to(memory_format=torch.channels_last) for m in (self.G, self.D))
+        self.G_ema = make_ema(self.G)
+        images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
+                             log=log if acc.is_main_process else (lambda *_: None))
+        self.data = images.train.to(acc.device)
+        self.num_train = images.train.shape[0]
+        t = cfg.training
+        opt_g = torch.optim.Adam(self.G.parameters(), **t.adam_settings(t.pl_interval if t.pl_weight > 0 else 0))
+        opt_d = torch.optim.Adam(self.D.parameters(), **t.adam_settings(t.r1_interval))
+        self.opt_g, self.opt_d = acc.prepare(opt_g, opt_d)
+        self.objective = build_objective(self.G, self.D, t, cfg.batch_size, reduce_mean=self._reduce_mean)
+        self.fixed_z = torch.randn(16, self.G.z_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(acc.device)
+        self.step = 0
+        if resume and (folder := train_state.latest_checkpoint(self.out)) is not None:
+            self._load(folder)
+        else:
+            set_seed(cfg.seed * 1000 + 1 + acc.process_index)  # each process draws its own batches
+        if acc.is_main_process:
+            write_json(self.out / "config.json", cfg.to_dict())
+
+    # --- data-parallel helpers -------------------------------------------------------------
+    def _reduce_mean(self, x: torch.Tensor) -> torch.Tensor:
+        return self.accelerator.reduce(x, reduction="mean") if self.accelerator.num_processes > 1 else x
+
+    def _average_gradients(self, module: torch.nn.Module) -> None:
+        params = [p for p in module.parameters() if p.grad is not None]
+        if self.accelerator.num_processes == 1 or not params:
+            return
+        flat = self._reduce_mean(torch.cat([p.grad.flatten() for p in params]))
+        torch.nan_to_num_(flat, nan=0.0, posinf=1e5, neginf=-1e5)
+        for p, g in zip(params, flat.split([p.numel() for p in params])):
+            p.grad.copy_(g.view_as(p))
+
+    def _average_buffers(self) -> None:
+        if self.accelerator.num_processes == 1:
+            return
+        for module in (self.G, self.D):
+            for b in module.buffers():
+                if b.is_floating_point():
+                    b.copy_(self._reduce_mean(b))
+
+    # --- one step ------------------------------------------------------------------------
+    def _phase(self, optimizer, module, loss_fn, logs: dict) -> None:
+        """Accumulate gradients over micro-batches, average them across processes, take one step."""
+        self.G.requires_grad_(module is self.G)
+        self.D.requires_grad_(module is self.D)
+        optimizer.zero_grad(set_to_none=True)
+        for _ in range(self.cfg.grad_accum):
+            with self.accelerator.autocast():
+                loss, phase_logs = loss_fn()
+            self.accelerator.backward(loss / self.cfg.grad_accum)
+            for k, v in phase_logs.items():
+                logs[k] = logs.get(k, 0) + v.float() / self.cfg.grad_accum
+        self._average_gradients(module)
+        optimizer.step()
+
+    def train_step(self) -> dict:
+        cfg, step, logs = self.cfg, self.step, {}
+        batch = lambda: sample_real(self.data, cfg.batch_size)  # noqa: E731
+        self._phase(self.opt_d, self.D, lambda: self.objective.discriminator_loss(batch(), step), logs)
+        self._phase(self.opt_g, self.G, lambda: self.objective.generator_loss(cfg.batch_size, step), logs)
+        with torch.no_grad():
+            self._average_buffers()
+        images_per_step = cfg.batch_size * cfg.grad_accum * self.accelerator.num_processes
+        self.step += 1
+        update_ema(self.G_ema, self.G, cfg.training.ema_beta(images_per_step, self.step * images_per_step))
+        return logs
+
+    # --- loop ----------------------------------------------------------------------------
+    def train(self) -> None:
+        cfg, acc = self.cfg, self.accelerator
+        acc.init_trackers("tensorboard", config=_flat_hparams(cfg.to_dict()))
+        images_per_step = cfg.batch_size * cfg.grad_accum * acc.num_processes
+        if acc.is_main_process:
+            self.log(f"training {cfg.model.arch} at {cfg.model.resolution} px on {self.num_train} images, "
+                     f"{images_per_step} images/step, {acc.num_processes} process(es) on {acc.device}")
+        running, since, t0 = {}, 0, time.perf_counter()
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not acc.is_main_process)
+        while self.step < cfg.steps:
+            for k, v in self.train_step().items():
+                running[k] = running.get(k, 0) + v
+            since += 1
+            bar.update(1)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                elapsed = time.perf_counter() - t0
+                scalars = {k: float(v) / since for k, v in running.items()}
+                scalars["speed/images_per_s"] = since * images_per_step / elapsed
+                scalars["progress/kimg"] = self.step * images_per_step / 1000
+                if not all(math.isfinite(v) for v in scalars.values()):
+                    raise UserError(f"training diverged at step {self.step} (non-finite loss: {scalars}); "
+                                    f"resume from the last checkpoint with a lower --lr", self.out)
+                acc.log(scalars, step=self.step)
+                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items() if k.startswith("loss")})
+                running, since, t0 = {}, 0, time.perf_counter()
+            if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                self._log_samples()
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self.save()
+        bar.close()
+        acc.end_training()
+
+    @torch.no_grad()
+    def _log_samples(self) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        grid = image_grid(generate(self.G_ema, self.fixed_z, truncation=1.0))  # fixed noise: no RNG drawn
+        save_png(self.out / "samples" / f"step-{self.step:07d}.png", grid)
+        writer = self.accelerator.get_tracker("tensorboard", unwrap=True)
+        writer.add_image("samples/fixed_z", np.asarray(grid), self.step, dataformats="HWC")
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def _models(self) -> dict:
+        return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+
+    def check_replicas(self) -> None:
+        """Raise if data-parallel replicas have drifted apart (they must hold identical weights)."""
+        acc = self.accelerator
+        if acc.num_processes == 1:
+            return
+        sums = torch.stack([torch.cat([t.detach().double().flatten() for t in m.state_dict().values()
+                                       if t.is_floating_point()]).sum() for m in self._models().values()])
+        gathered = acc.gather(sums.unsqueeze(0))
+        if not torch.equal(gathered.min(0).values, gathered.max(0).values):
+            raise RuntimeError(f"data-parallel replicas diverged at step {self.step}: {gathered.tolist()}")
+        if acc.is_main_process:
+            self.log(f"step {self.step}: {acc.num_processes} replicas identical")
+
+    def save(self) -> None:
+        acc = self.accelerator
+        self.check_replicas()
+        train_state.save_rng(self.out, self.step, acc.process_index)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            tensors, meta = {}, {"step": self.step, "model": dataclasses.asdict(self.cfg.model)}
+            for name, module in self._models().items():
+                tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+            for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+                opt_tensors, meta[name] = train_state.flatten_optimizer(name, opt.state_dict())
+                tensors.update(opt_tensors)
+            tensors.update({f"objective.{k}": v for k, v in self.objective.state_dict().items()})
+            save_generator(self.out / "generator.safetensors", self.G_ema, extra={"step": str(self.step)})
+            train_state.save_main_state(self.out, self.step, tensors, meta)
+        acc.wait_for_everyone()
+
+    def _load(self, folder: Path) -> None:
+        tensors, meta = train_state.load_main_state(folder)
+        stored = generator_config_from_dict(meta["model"])
+        if stored != self.cfg.model:
+            raise UserError(f"checkpoint was trained with {stored}, not {self.cfg.model}", folder)
+        device = self.accelerator.device
+        for name, module in self._models().items():
+            prefix = name + "."
+            module.load_state_dict({k[len(prefix):]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)})
+        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            opt.load_state_dict(train_state.unflatten_optimizer(name, tensors, meta[name]))
+        self.objective.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items()
+                                        if k.startswith("objective.")})
+        self.step = int(meta["step"])
+        train_state.load_rng(folder, self.accelerator.process_index)
+        if self.accelerator.is_main_process:
+            self.log(f"resumed from {folder} at step {self.step}")
+
+
+def _flat_hparams(d: dict, prefix: str = "") -> dict:
+    """TensorBoard hparams want scalars: flatten nested dicts and stringify the rest."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat_hparams(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
+    return out

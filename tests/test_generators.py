@@ -1,0 +1,97 @@
+"""StyleGAN2 and DCGAN networks: the entry points agree, shapes are right, noise behaves, autocast is safe."""
+import pytest
+import torch
+
+import generators as g
+from generators.stylegan2 import mix_styles
+
+
+@pytest.fixture(scope="module")
+def G():
+    torch.manual_seed(0)
+    return g.build_generator(g.preset("tiny")).eval()
+
+
+def test_entry_points_agree(G):
+    z = torch.randn(3, G.z_dim)
+    via_forward = G(z, noise_mode="const")
+    via_parts = G.synthesis(G.broadcast(G.mapping(z)), noise_mode="const")
+    via_w = G.from_w(G.mapping(z), noise_mode="const")
+    assert torch.equal(via_forward, via_parts)
+    assert torch.equal(via_forward, via_w)
+
+
+@pytest.mark.parametrize("resolution", [16, 32, 64, 128, 256])
+def test_shapes_at_every_resolution(resolution):
+    cfg = g.preset("tiny", resolution=resolution, channel_base=resolution * 8)
+    G, D = g.build_generator(cfg), g.build_discriminator(cfg)
+    assert G.num_ws == cfg.num_ws == 2 * resolution.bit_length() - 4
+    ws = torch.randn(2, G.num_ws, G.w_dim)
+    img = G.synthesis(ws)
+    assert img.shape == (2, 3, resolution, resolution)
+    assert D(img).shape == (2,)
+    assert len(G.synthesis.noise_shapes) == G.num_ws - 1
+
+
+def test_noise_modes(G):
+    ws = G.broadcast(G.mapping(torch.randn(2, G.z_dim)))
+    assert torch.equal(G.synthesis(ws, noise_mode="const"), G.synthesis(ws, noise_mode="const"))
+    assert torch.equal(G.synthesis(ws, noise_mode="none"), G.synthesis(ws, noise_mode="none"))
+    with torch.no_grad():  # noise strengths start at 0: give them weight so noise shows
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.5)
+    torch.manual_seed(1)
+    a = G.synthesis(ws, noise_mode="random")
+    torch.manual_seed(1)
+    assert torch.equal(a, G.synthesis(ws, noise_mode="random"))
+    assert not torch.equal(a, G.synthesis(ws, noise_mode="random"))
+    given = [torch.randn(s) for s in G.synthesis.noise_shapes]
+    assert torch.equal(G.synthesis(ws, noise=given), G.synthesis(ws, noise=given))
+    zeros = [torch.zeros(s) for s in G.synthesis.noise_shapes]
+    assert torch.allclose(G.synthesis(ws, noise=zeros), G.synthesis(ws, noise_mode="none"))
+
+
+def test_truncation_and_style_mixing(G):
+    z = torch.randn(2, G.z_dim)
+    assert torch.allclose(G.mapping(z, truncation=0.0), G.w_avg.expand(2, -1))
+    a, b = (G.broadcast(G.mapping(torch.randn(2, G.z_dim))) for _ in range(2))
+    assert torch.equal(mix_styles(a, b, 0), b)
+    assert torch.equal(mix_styles(a, b, G.num_ws), a)
+    mixed = mix_styles(a, b, 3)
+    assert torch.equal(mixed[:, :3], a[:, :3]) and torch.equal(mixed[:, 3:], b[:, 3:])
+
+
+def test_bad_ws_shape_is_refused(G):
+    with pytest.raises(ValueError, match="ws must be"):
+        G.synthesis(torch.randn(2, G.num_ws + 1, G.w_dim))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_is_safe(G, dtype):
+    z = torch.randn(4, G.z_dim)
+    with torch.autocast("cpu", dtype=dtype):
+        img = G(z, noise_mode="const")
+        logits = g.build_discriminator(G.config)(img)
+    assert torch.isfinite(img).all() and torch.isfinite(logits).all()
+    ref = G(z, noise_mode="const")
+    assert (img.float() - ref).abs().mean() < 0.05
+
+
+def test_dcgan_shapes():
+    for res in (16, 32, 64):
+        cfg = g.preset("tiny-dcgan", resolution=res)
+        G, D = g.build_generator(cfg), g.build_discriminator(cfg)
+        img = G(torch.randn(3, cfg.z_dim))
+        assert img.shape == (3, 3, res, res) and img.abs().max() <= 1
+        assert D(img).shape == (3,)
+        assert G.latent_spaces == ("z",)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="power of two"):
+        g.StyleGAN2Config(resolution=48)
+    with pytest.raises(ValueError, match="unknown preset"):
+        g.preset("nope")
+    with pytest.raises(ValueError, match="unknown generator arch"):
+        g.generator_config_from_dict({"arch": "biggan"})

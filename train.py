@@ -1,0 +1,128 @@
+"""Training entry point: `prepare` a dataset, train a `generator`, `export` it for shipping.
+
+Run with `python train.py ...` or `accelerate launch train.py ...` (data-parallel on several GPUs or processes).
+"""
+import argparse
+import dataclasses
+import sys
+
+import torch
+
+from generators import preset, PRESETS, StyleGAN2Config
+from generators.augment import parse_policy
+from generators.training import GANTrainingConfig
+from latentcat import cli
+from latentcat.datasets import read_folder, write_folder, write_pack
+from latentcat.generator_files import load_generator, save_generator
+
+ARCH_DEFAULTS = {  # preset, lr, betas: StyleGAN2's and the course's DCGAN settings
+    "stylegan2": ("stylegan2-64", 0.0025, (0.0, 0.99)),
+    "dcgan": ("dcgan-64", 0.0002, (0.5, 0.999)),
+}
+
+
+def add_prepare(sub):
+    p = sub.add_parser("prepare", formatter_class=cli.formatter,
+                       help="turn a folder of photos into square images at one resolution",
+                       description="Centre-crop and resize every image below SRC_DIR; corrupt or non-image files "
+                                   "are skipped with a warning. The train/val split is decided by file name.")
+    p.add_argument("src", metavar="SRC_DIR", help="folder of jpg/png/webp photos (any size and mode)")
+    p.add_argument("out", metavar="OUT", help="output: a folder of PNGs (train/, val/), or one packed file with --pack")
+    p.add_argument("--resolution", type=cli.positive_int, default=64, help="output side in pixels")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="share of files held out for validation")
+    p.add_argument("--pack", action="store_true", help="write one .safetensors file instead of PNG folders")
+
+
+def add_generator(sub):
+    p = sub.add_parser("generator", formatter_class=cli.formatter, help="train a StyleGAN2 or DCGAN generator",
+                       description="Train a GAN with Accelerate. RUN_DIR gets TensorBoard logs, sample grids, "
+                                   "checkpoints/ (for --resume) and generator.safetensors (the EMA generator).")
+    p.add_argument("--data", required=True, help="packed dataset file, prepared folder, or any folder of photos")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--arch", choices=sorted(ARCH_DEFAULTS), default="stylegan2", help="generator family")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="architecture preset (default: the arch's 64 px one)")
+    p.add_argument("--resolution", type=cli.positive_int, help="override the preset's resolution")
+    p.add_argument("--channel-max", type=cli.positive_int, help="StyleGAN2: override the preset's channel cap")
+    p.add_argument("--steps", type=cli.positive_int, required=True, help="optimiser steps to train to (in total)")
+    p.add_argument("--batch-size", type=cli.positive_int, default=16, help="images per process per micro-step")
+    p.add_argument("--grad-accum", type=cli.positive_int, default=1, help="micro-steps per optimiser step")
+    p.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="autocast dtype")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: 0.0025 StyleGAN2, 0.0002 DCGAN)")
+    p.add_argument("--r1-gamma", type=float, help="R1 weight (default: 0.0002 * resolution^2 / batch)")
+    p.add_argument("--r1-interval", type=int, default=16, help="lazy R1 every k steps; 0 disables R1")
+    p.add_argument("--pl-weight", type=float, default=0.0, help="path-length regularisation weight (0: off)")
+    p.add_argument("--style-mixing", type=float, default=0.9, help="style-mixing regularisation probability")
+    p.add_argument("--ema-kimg", type=float, default=10.0, help="generator EMA half-life, thousands of images")
+    p.add_argument("--augment", default="color,translation,cutout", help="DiffAugment policy, or 'none'")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="held-out share when --data is a raw folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--log-every", type=cli.positive_int, default=50, help="steps between TensorBoard scalars")
+    p.add_argument("--sample-every", type=cli.positive_int, default=500, help="steps between sample grids")
+    p.add_argument("--checkpoint-every", type=cli.positive_int, default=500, help="steps between checkpoints")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint, if any")
+
+
+def add_export(sub):
+    p = sub.add_parser("export", formatter_class=cli.formatter, help="write a generator alone in fp16 for shipping")
+    p.add_argument("generator", metavar="CKPT", help="RUN_DIR/generator.safetensors (or any generator file)")
+    p.add_argument("out", metavar="OUT", help="output .safetensors file")
+
+
+def model_config(args):
+    name, _, _ = ARCH_DEFAULTS[args.arch]
+    config = preset(args.preset or name)
+    if config.arch != args.arch:
+        raise ValueError(f"preset {args.preset!r} is a {config.arch} preset, not {args.arch}")
+    overrides = {}
+    if args.resolution:
+        overrides["resolution"] = args.resolution
+    if args.channel_max:
+        if not isinstance(config, StyleGAN2Config):
+            raise ValueError("--channel-max applies to StyleGAN2 only")
+        overrides["channel_max"] = args.channel_max
+    return dataclasses.replace(config, **overrides)
+
+
+def cmd_prepare(args):
+    images = read_folder(args.src, args.resolution, args.val_fraction)
+    if args.pack:
+        write_pack(args.out, images)
+    else:
+        write_folder(args.out, images)
+    print(f"wrote {len(images.train_names)} train and {len(images.val_names)} val images at "
+          f"{args.resolution} px to {args.out}")
+
+
+def cmd_generator(args):
+    from latentcat.gan_trainer import GANRunConfig, GANTrainer  # imports Accelerate: only when training
+    _, lr, betas = ARCH_DEFAULTS[args.arch]
+    training = GANTrainingConfig(lr=args.lr or lr, betas=betas, r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+                                 pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
+                                 ema_kimg=args.ema_kimg, augment=parse_policy(args.augment))
+    cfg = GANRunConfig(data=args.data, out=args.out, model=model_config(args), training=training, steps=args.steps,
+                       batch_size=args.batch_size, grad_accum=args.grad_accum, mixed_precision=args.mixed_precision,
+                       seed=args.seed, val_fraction=args.val_fraction, log_every=args.log_every,
+                       sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                       channels_last=args.channels_last)
+    GANTrainer(cfg, resume=args.resume).train()
+
+
+def cmd_export(args):
+    G = load_generator(args.generator)
+    save_generator(args.out, G, dtype=torch.float16)
+    print(f"wrote {args.out} (fp16, {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.formatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_prepare(sub)
+    add_generator(sub)
+    add_export(sub)
+    args = parser.parse_args(argv)
+    {"prepare": cmd_prepare, "generator": cmd_generator, "export": cmd_export}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main))
