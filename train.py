@@ -97,14 +97,16 @@ def cmd_prepare(args):
 def cmd_generator(args):
     from latentcat.gan_trainer import GANRunConfig, GANTrainer  # imports Accelerate: only when training
     _, lr, betas = ARCH_DEFAULTS[args.arch]
-    training = GANTrainingConfig(lr=args.lr or lr, betas=betas, r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
-                                 pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
-                                 ema_kimg=args.ema_kimg, augment=parse_policy(args.augment))
-    cfg = GANRunConfig(data=args.data, out=args.out, model=model_config(args), training=training, steps=args.steps,
-                       batch_size=args.batch_size, grad_accum=args.grad_accum, mixed_precision=args.mixed_precision,
-                       seed=args.seed, val_fraction=args.val_fraction, log_every=args.log_every,
-                       sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                       channels_last=args.channels_last)
+    training = cli.config_from_flags(
+        GANTrainingConfig, lr=args.lr or lr, betas=betas, r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+        pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing, ema_kimg=args.ema_kimg,
+        augment=cli.config_from_flags(parse_policy, args.augment))
+    cfg = cli.config_from_flags(
+        GANRunConfig, data=args.data, out=args.out, model=cli.config_from_flags(model_config, args),
+        training=training, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        mixed_precision=args.mixed_precision, seed=args.seed, val_fraction=args.val_fraction,
+        log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+        channels_last=args.channels_last)
     GANTrainer(cfg, resume=args.resume).train()
 
 

@@ -12,12 +12,17 @@ def run(main, argv=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except ValueError as e:  # config validation (__post_init__) of values that came from flags
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def config_from_flags(build, *args, **kwargs):
+    """Build a config from flag values; its validation error becomes a one-line UserError."""
+    try:
+        return build(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        raise UserError(str(e)) from None
 
 
 def positive_int(text: str) -> int:
@@ -27,5 +32,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults in --help, but not the meaningless ones (None, False)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def formatter(prog):
-    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32, width=100)
+    return _DefaultsFormatter(prog, max_help_position=32, width=100)
