@@ -98,7 +98,7 @@ def cmd_generator(args):
     from latentcat.gan_trainer import GANRunConfig, GANTrainer  # imports Accelerate: only when training
     _, lr, betas = ARCH_DEFAULTS[args.arch]
     training = cli.config_from_flags(
-        GANTrainingConfig, lr=args.lr or lr, betas=betas, r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+        GANTrainingConfig, lr=lr if args.lr is None else args.lr, betas=betas, r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
         pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing, ema_kimg=args.ema_kimg,
         augment=cli.config_from_flags(parse_policy, args.augment))
     cfg = cli.config_from_flags(

@@ -21,7 +21,7 @@ def config_from_flags(build, *args, **kwargs):
     """Build a config from flag values; its validation error becomes a one-line UserError."""
     try:
         return build(*args, **kwargs)
-    except (ValueError, TypeError) as e:
+    except ValueError as e:
         raise UserError(str(e)) from None
 
 
