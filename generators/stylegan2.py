@@ -123,6 +123,12 @@ class SynthesisNetwork(nn.Module):
         """Shape of each noise input, in layer order (one per modulated conv: num_ws - 1 of them)."""
         return [(1, 1, r, r) for r in self.resolutions for _ in range(1 if r == 4 else 2)]
 
+    def const_noise(self) -> list[torch.Tensor]:
+        """The fixed noise maps of noise_mode="const", in layer order (the start point for optimising noise)."""
+        layers = [layer for block in self.blocks
+                  for layer in ([block.conv1] if block.first else [block.conv0, block.conv1])]
+        return [layer.noise_const for layer in layers]
+
     def forward(self, ws: torch.Tensor, noise_mode: str = "random",
                 noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """ws: [N, num_ws, w_dim]; noise: optional tensors, each [N or 1, 1, r, r], overriding noise_mode."""

@@ -113,3 +113,10 @@ def list_files(folder) -> list[Path]:
     folder = Path(folder)
     return sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".")
                                                                              for part in p.relative_to(folder).parts))
+
+
+def save_gif(path, frames: list[Image.Image], seconds_per_frame: float = 0.08) -> None:
+    """Looping animated GIF, written atomically."""
+    with atomic_path(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=int(seconds_per_frame * 1000), loop=0)

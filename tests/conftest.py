@@ -46,3 +46,21 @@ def needs_shared_data(sub: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared cat data is not on this machine")
     return path
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """One image in every supported mode and format, plus junk."""
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    rgb.save(tmp_path / "wide.jpg")
+    rgb.convert("RGBA").save(tmp_path / "alpha.png")
+    rgb.convert("L").save(tmp_path / "grey.png")
+    rgb.convert("P").save(tmp_path / "palette.png")
+    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    rgb.save(tmp_path / "photo.webp")
+    Image.fromarray((rng.integers(0, 65535, (32, 32))).astype(np.uint16)).save(tmp_path / "deep16.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "wide.jpg").read_bytes()[:300])
+    return tmp_path

@@ -14,24 +14,6 @@ from latentcat.images import load_square_rgb
 from tests.conftest import run_script
 
 
-@pytest.fixture
-def mixed_folder(tmp_path):
-    """One image in every supported mode and format, plus junk."""
-    rng = np.random.default_rng(0)
-    rgb = Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8))
-    rgb.save(tmp_path / "wide.jpg")
-    rgb.convert("RGBA").save(tmp_path / "alpha.png")
-    rgb.convert("L").save(tmp_path / "grey.png")
-    rgb.convert("P").save(tmp_path / "palette.png")
-    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg")
-    rgb.save(tmp_path / "photo.webp")
-    Image.fromarray((rng.integers(0, 65535, (32, 32))).astype(np.uint16)).save(tmp_path / "deep16.png")
-    (tmp_path / "notes.txt").write_text("not an image")
-    (tmp_path / "empty.png").write_bytes(b"")
-    (tmp_path / "cut.jpg").write_bytes((tmp_path / "wide.jpg").read_bytes()[:300])
-    return tmp_path
-
-
 def test_prepare_converts_every_mode_and_skips_junk(mixed_folder):
     messages = []
     images = read_folder(mixed_folder, 16, val_fraction=0.0, log=messages.append)

@@ -1,0 +1,155 @@
+"""The one optimisation loop every task shares, written around a closure so LBFGS and Adam run the same code.
+
+Parameters carry a batch dimension first: row i belongs to image i. The loss is one value per image, and the
+optimiser minimises their sum, so each image's latent gets exactly its own gradient.
+- Adam is element-wise: a batch gives the same result as one image at a time (up to float rounding).
+- LBFGS on a batch is one problem over all rows: its line search and curvature history are shared, so one
+  image's result depends on its batch mates. Use `--batch-size 1` for results independent of the batch.
+An image whose loss or gradient turns NaN or inf stops: its rows return to their last finite values and are
+frozen, the failure is reported, and the other images go on.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+OPTIMIZERS = ("adam", "lbfgs")
+DEFAULT_LR = {"adam": 0.1, "lbfgs": 1.0}
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Adam follows the NVlabs projector's schedule; LBFGS uses a strong-Wolfe line search."""
+    name: str = "adam"
+    steps: int = 300
+    lr: float | None = None          # None: 0.1 for Adam (NVlabs), 1.0 for LBFGS
+    lbfgs_history: int = 20          # curvature pairs LBFGS remembers
+    warmup: float = 0.05             # Adam: fraction of steps to ramp the learning rate up
+    rampdown: float = 0.25           # Adam: final fraction of steps for the cosine ramp-down
+    latent_noise: float = 0.0        # Adam: initial latent noise, in units of the w spread (NVlabs: 0.05)
+    latent_noise_ramp: float = 0.75  # Adam: fraction of steps over which that noise decays to 0
+
+    def __post_init__(self):
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.name!r}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.lr}")
+        if self.lbfgs_history < 1:
+            raise ValueError(f"LBFGS history must be >= 1, got {self.lbfgs_history}")
+        for name in ("warmup", "rampdown", "latent_noise_ramp"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is a fraction of the steps, in [0, 1]; got {getattr(self, name)}")
+        if not self.latent_noise >= 0:
+            raise ValueError(f"latent noise must be >= 0, got {self.latent_noise}")
+
+    @property
+    def base_lr(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.name]
+
+    def lr_at(self, step: int) -> float:
+        """Adam's learning rate at `step`: linear warm-up, then cosine ramp-down over the last steps."""
+        if self.name == "lbfgs":
+            return self.base_lr
+        t = step / max(self.steps, 1)
+        ramp = min(1.0, (1.0 - t) / self.rampdown) if self.rampdown > 0 else 1.0
+        ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
+        if self.warmup > 0:
+            ramp *= min(1.0, t / self.warmup)
+        return self.base_lr * ramp
+
+
+@dataclass
+class OptimizationLog:
+    """Per-step losses of every image (its loss at the start of the step), failures, steps run, wall time."""
+    losses: list[list[float]] = field(default_factory=list)
+    failures: dict[int, str] = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+
+
+def _make_optimizer(config: OptimizerConfig, params):
+    if config.name == "adam":
+        return torch.optim.Adam(params, lr=config.base_lr, betas=(0.9, 0.999))
+    return torch.optim.LBFGS(params, lr=config.base_lr, max_iter=1, history_size=config.lbfgs_history,
+                             line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+
+
+def _finite_rows(tensor: torch.Tensor) -> torch.Tensor:
+    return torch.isfinite(tensor.detach()).flatten(1).all(dim=1)
+
+
+def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor], config: OptimizerConfig,
+             after_step: Callable[[int], None] | None = None, progress: bool = True,
+             description: str = "invert") -> OptimizationLog:
+    """Minimise `evaluate(step) -> losses [N]` over `params` (leaf tensors, batch first) for config.steps steps.
+
+    `after_step(step)` runs after each update (noise renormalisation, saving frames, recording metrics).
+    """
+    num = params[0].shape[0]
+    alive = torch.ones(num, dtype=torch.bool)
+    last_good = [p.detach().clone() for p in params]
+    log = OptimizationLog()
+    state = {"first": True, "step": 0}
+
+    def fail(rows: torch.Tensor, what: str):
+        for i in rows.nonzero().flatten().tolist():
+            log.failures[i] = f"{what} became NaN or inf at step {state['step']}"
+        alive[rows] = False
+
+    def closure():
+        opt.zero_grad(set_to_none=False)
+        losses = evaluate(state["step"])
+        finite = _finite_rows(losses.unsqueeze(1)).cpu()
+        if (alive & ~finite).any():
+            fail(alive & ~finite, "the loss")
+        rows = alive.to(losses.device)
+        total = losses[rows].sum() if bool(alive.any()) else losses.new_zeros(())
+        if total.requires_grad:
+            total.backward()
+        grads_ok = torch.stack([_finite_rows(p.grad) for p in params]).all(dim=0).cpu()
+        if (alive & ~grads_ok).any():
+            fail(alive & ~grads_ok, "the gradient")
+        with torch.no_grad():
+            for p, good in zip(params, last_good):
+                dead = (~alive).to(p.device)
+                p.grad[dead] = 0
+                keep = alive.to(p.device)
+                good[keep] = p[keep]
+        if state["first"]:
+            log.losses.append(losses.detach().cpu().tolist())
+            state["first"] = False
+        return total.detach()
+
+    def restore_failed():
+        with torch.no_grad():
+            for p, good in zip(params, last_good):
+                dead = (~alive).to(p.device)
+                p[dead] = good[dead]
+
+    opt = _make_optimizer(config, params)
+    start = time.perf_counter()
+    bar = tqdm(range(config.steps), desc=description, disable=not progress, leave=False, dynamic_ncols=True)
+    for step in bar:
+        if not alive.any():
+            break
+        state["first"], state["step"] = True, step
+        for group in opt.param_groups:
+            group["lr"] = config.lr_at(step)
+        failed_before = len(log.failures)
+        opt.step(closure)
+        restore_failed()
+        if len(log.failures) > failed_before and config.name == "lbfgs":
+            opt = _make_optimizer(config, params)  # its history holds the failed rows' steps: start afresh
+        log.steps = step + 1
+        if after_step is not None:
+            after_step(step)
+        if log.losses:
+            live = [v for v, ok in zip(log.losses[-1], alive.tolist()) if ok]
+            bar.set_postfix(loss=f"{sum(live) / max(len(live), 1):.4g}")
+    log.seconds = time.perf_counter() - start
+    return log

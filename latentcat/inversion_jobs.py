@@ -1,0 +1,241 @@
+"""The file side of inversion: read photos, sketches and latents, run the engine in batches, write results.
+
+`inversion/` does the maths on tensors; this module turns user files into those tensors and the results into
+PNGs, latent files and summary items. Every per-input problem becomes an `errors` entry, never a crash.
+"""
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from inversion.feature_networks import FeatureNetwork
+from inversion.invert import InversionConfig, InversionResult, invert
+from inversion.latents import initial_latent, render
+from inversion.metrics import reconstruction_metrics
+from latentcat.errors import UserError
+from latentcat.images import image_grid, load_square_rgb, pil_to_uint8, save_png, to_pil, uint8_to_float
+from latentcat.latent_files import SUFFIX, is_latent_file, load_latent, save_latent
+from latentcat.plots import save_curves
+
+
+@dataclass
+class Session:
+    """A loaded generator and everything the tasks share (loss and metric networks, settings)."""
+    G: torch.nn.Module
+    generator_info: dict
+    config: InversionConfig
+    network: FeatureNetwork | None
+    metric_network: FeatureNetwork
+    device: torch.device
+    init: str = "mean"               # mean | random | encoder | path of a latent file
+    seed: int = 0
+    batch_size: int = 8
+    save_every: int = 0
+    record_every: int = 0
+    progress: bool = True
+    encoder: Callable[[torch.Tensor], torch.Tensor] | None = None  # images -> w+; filled by the encoder
+
+    @property
+    def fingerprint(self) -> str:
+        return self.generator_info["fingerprint"]
+
+    def latent_shapes(self) -> dict[str, tuple]:
+        G = self.G
+        shapes = {"z": (G.z_dim,)}
+        if hasattr(G, "synthesis"):
+            shapes.update({"w": (G.w_dim,), "w+": (G.num_ws, G.w_dim)})
+        return shapes
+
+
+@dataclass
+class Input:
+    """One user input: a photo (image set) or a saved latent (latent set), named for its output files."""
+    index: int
+    path: str
+    image: torch.Tensor | None = None      # [3, R, R] in [-1, 1]
+    latent: torch.Tensor | None = None     # [1, ...]
+    space: str | None = None
+    noise: list[torch.Tensor] | None = None
+
+    @property
+    def name(self) -> str:
+        stem = Path(self.path).name.removesuffix(SUFFIX).rsplit(".", 1)[0]
+        return f"{self.index:03d}-{stem}"
+
+
+@dataclass
+class Inverted:
+    """An inversion outcome for one input: latent [1, ...], noise, render [3, R, R], metrics, history."""
+    input: Input
+    latent: torch.Tensor
+    space: str
+    noise: list[torch.Tensor] | None
+    image: torch.Tensor
+    metrics: dict = field(default_factory=dict)
+    losses: list[float] = field(default_factory=list)
+    terms: dict = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    steps: int = 0
+
+
+def read_inputs(session: Session, paths, allow_latents: bool = False) -> tuple[list[Input], list[dict]]:
+    """Load every path; unusable ones become error entries, with their one-line reason."""
+    inputs, errors = [], []
+    for index, path in enumerate(paths):
+        try:
+            if allow_latents and is_latent_file(path):
+                latent, space, noise = load_latent(path, session.fingerprint, session.latent_shapes())
+                inputs.append(Input(index, str(path), latent=latent, space=space, noise=noise))
+                continue
+            img, notes = load_square_rgb(path, session.G.resolution)
+            for note in notes:
+                print(f"note: {note}")
+            inputs.append(Input(index, str(path), image=uint8_to_float(pil_to_uint8(img))))
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            errors.append({"input": str(path), "error": str(e).removeprefix(f"{path}: ")})
+    return inputs, errors
+
+
+def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
+    """Where each image's optimisation starts: --init mean, random, encoder, or a latent file."""
+    G, space, init = session.G, session.config.space, session.init
+    if init in ("mean", "random"):
+        return initial_latent(G, space, init, len(images), session.seed)
+    if init == "encoder":
+        if session.encoder is None:
+            raise UserError("--init encoder needs a trained encoder (--encoder CKPT)")
+        if space == "z":
+            raise UserError("the encoder predicts w+ codes: use --latent w+ (or w) with --init encoder")
+        ws = session.encoder(images)
+        return ws if space == "w+" else ws.mean(dim=1)
+    latent, file_space, _ = load_latent(init, session.fingerprint, session.latent_shapes())
+    if file_space != space:
+        raise UserError(f"holds a {file_space} latent, but --latent is {space}", init)
+    return latent.expand(len(images), *latent.shape[1:]).clone()
+
+
+class StepHook:
+    """After each optimisation step: save frames every --save-every steps, record metrics every --record-every."""
+
+    def __init__(self, session: Session, batch: list[Input], targets: torch.Tensor, out: Path | None):
+        self.session, self.batch, self.targets, self.out = session, batch, targets, out
+        self.records = [{"step": []} for _ in batch]
+
+    def record(self, steps_done: int, images: torch.Tensor):
+        for rec, metrics in zip(self.records, reconstruction_metrics(images.cpu(), self.targets.cpu(),
+                                                                    self.session.metric_network)):
+            rec["step"].append(steps_done)
+            for key in ("mse", "psnr", "ssim", "lpips"):
+                rec.setdefault(key, []).append(metrics[key])
+
+    def __call__(self, step: int, render: Callable[[], torch.Tensor]):
+        done, s = step + 1, self.session
+        save = s.save_every and self.out is not None and done % s.save_every == 0
+        rec = s.record_every and (done % s.record_every == 0 or done == s.config.optimizer.steps)
+        if not (save or rec):
+            return
+        images = render()
+        if save:
+            for inp, img in zip(self.batch, images):
+                save_png(self.out / "frames" / f"{inp.name}-step{done:05d}.png", to_pil(img))
+        if rec:
+            self.record(done, images)
+
+
+def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None,
+                  masks: torch.Tensor | None = None) -> tuple[list[Inverted], list[dict]]:
+    """Invert the photo inputs in batches of session.batch_size; NaN failures become error entries."""
+    done, errors = [], []
+    photos = [inp for inp in inputs if inp.image is not None]
+    for start in range(0, len(photos), session.batch_size):
+        batch = photos[start:start + session.batch_size]
+        targets = torch.stack([inp.image for inp in batch]).to(session.device)
+        batch_masks = masks[start:start + len(batch)].to(session.device) if masks is not None else None
+        hook = StepHook(session, batch, targets, out)
+        init = start_latents(session, targets)
+        if session.record_every:
+            with torch.no_grad():
+                hook.record(0, render(session.G, session.config.space, init.to(session.device)))
+        tic = time.perf_counter()
+        result = invert(session.G, targets, session.config, init, masks=batch_masks, network=session.network,
+                        on_step=hook, progress=session.progress)
+        seconds = (time.perf_counter() - tic) / len(batch)
+        metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
+        for i, inp in enumerate(batch):
+            if i in result.log.failures:
+                message = f"optimisation stopped: {result.log.failures[i]}"
+                print(f"error: {inp.path}: {message}", file=sys.stderr)
+                errors.append({"input": inp.path, "error": message})
+                continue
+            done.append(_inverted(result, i, inp, metrics[i], hook.records[i], seconds))
+    return done, errors
+
+
+def _inverted(result: InversionResult, i: int, inp: Input, metrics: dict, record: dict, seconds: float):
+    return Inverted(input=inp, latent=result.latents[i:i + 1], space=result.space,
+                    noise=[n[i:i + 1] for n in result.noise] if result.noise else None,
+                    image=result.images[i], metrics=metrics,
+                    losses=[step[i] for step in result.log.losses],
+                    terms={k: float(v[i]) for k, v in result.terms.items()},
+                    record=record if len(record["step"]) > 1 else {}, seconds=seconds, steps=result.log.steps)
+
+
+def latents_of(session: Session, inputs: list[Input], out: Path) -> tuple[list[Inverted], list[dict]]:
+    """Every input as a latent: saved latents are used as they are (rendered), photos are inverted."""
+    inverted, errors = invert_inputs(session, inputs, out)
+    for inp in inputs:
+        if inp.latent is not None:
+            with torch.no_grad():
+                image = render(session.G, inp.space, inp.latent.to(session.device),
+                               [n.to(session.device) for n in inp.noise] if inp.noise else None)[0].cpu()
+            inverted.append(Inverted(input=inp, latent=inp.latent, space=inp.space, noise=inp.noise, image=image))
+    inverted.sort(key=lambda r: r.input.index)
+    return inverted, errors
+
+
+def write_inverted(session: Session, out: Path, result: Inverted) -> dict:
+    """Save one inversion (render PNG + latent file) and return its summary item."""
+    name = result.input.name
+    save_png(out / f"{name}.png", to_pil(result.image))
+    save_latent(out / f"{name}{SUFFIX}", result.latent[0], result.space, session.fingerprint,
+                [n[0] for n in result.noise] if result.noise else None, source=result.input.path)
+    item = {"input": result.input.path,
+            "outputs": {"reconstruction": f"{name}.png", "latent": f"{name}{SUFFIX}"},
+            "metrics": result.metrics, "seconds": round(result.seconds, 4), "steps": result.steps}
+    if result.terms:
+        item["loss_terms"] = result.terms
+    if result.record:
+        item["record"] = result.record
+    return item
+
+
+def write_comparison_grid(path, pairs: list[tuple[torch.Tensor, ...]]) -> None:
+    """One row per input: its columns side by side (e.g. target | reconstruction)."""
+    columns = len(pairs[0])
+    save_png(path, image_grid(torch.stack([img for row in pairs for img in row]), nrow=columns))
+
+
+def write_loss_curve(path, results: list[Inverted]) -> None:
+    curves = {r.input.name: (list(range(len(r.losses))), r.losses) for r in results if r.losses}
+    if not curves:
+        return
+    if len(curves) > 6:
+        steps = max(len(c[1]) for c in curves.values())
+        mean = [sum(c[1][s] for c in curves.values() if s < len(c[1])) / len(curves) for s in range(steps)]
+        save_curves(path, {"mean over images": (list(range(steps)), mean)}, "step", "loss",
+                    "inversion loss", log_y=True, faint=curves)
+    else:
+        save_curves(path, curves, "step", "loss", "inversion loss", log_y=True)
+
+
+def write_metric_curve(path, results: list[Inverted], metric: str = "lpips") -> None:
+    series = {r.input.name: (r.record["step"], r.record[metric]) for r in results if r.record}
+    if series:
+        net = results[0].metrics.get("lpips_net", "")
+        label = f"{metric} ({net})" if metric == "lpips" else metric
+        save_curves(path, series, "step", label, f"{label} against step")

@@ -1,0 +1,185 @@
+"""infer.py invert / interpolate / draw / mix as a user runs them, on a tiny 16 px generator: outputs,
+summary fields, and a one-line error for every bad input."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from latentcat.generator_files import save_generator
+from tests.conftest import run_script
+from tests.test_inversion import tiny_generator
+
+FAST = ["--steps", "8", "--perceptual", "stlpips-alex", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def gen(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "tiny.safetensors"
+    save_generator(path, tiny_generator())
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(folder / f"{name}.png")
+    return folder
+
+
+def infer(command, *args, gen, check=True):
+    """Run a subcommand with fast settings; flags in `args` come last, so they override them."""
+    return run_script("infer.py", command, "--generator", gen, *FAST, *args, check=check)
+
+
+def summary(out):
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_invert_writes_latents_renders_grid_and_full_summary(gen, photos, tmp_path):
+    out = tmp_path / "inv"
+    infer("invert", photos, "--out", out, "--record-every", "4", "--save-every", "4", "--batch-size", "2",
+          gen=gen)
+    s = summary(out)
+    assert s["command"] == "invert" and s["generator"]["fingerprint"] and s["settings"]["inversion"]["space"] == "w+"
+    assert len(s["items"]) == 3 and s["errors"] == []
+    for item in s["items"]:
+        assert set(item) >= {"input", "outputs", "metrics", "seconds", "steps"}
+        assert set(item["metrics"]) == {"mse", "psnr", "ssim", "lpips", "lpips_net"}
+        assert item["metrics"]["lpips_net"] == "stlpips-vgg"  # differs from the loss network
+        assert item["steps"] == 8 and item["record"]["step"] == [0, 4, 8]
+        for name in item["outputs"].values():
+            assert (out / name).is_file()
+    assert (out / "grid.png").is_file() and (out / "loss.png").is_file() and (out / "metrics.png").is_file()
+    assert len(list((out / "frames").glob("*.png"))) == 6
+    # a saved latent starts a new run exactly where the old one ended
+    latent = out / s["items"][0]["outputs"]["latent"]
+    again = tmp_path / "again"
+    infer("invert", photos / "a.png", "--init", latent, "--steps", "0", "--out", again, gen=gen)
+    before = np.asarray(Image.open(out / s["items"][0]["outputs"]["reconstruction"]))
+    after = np.asarray(Image.open(again / summary(again)["items"][0]["outputs"]["reconstruction"]))
+    assert np.array_equal(before, after)
+
+
+def test_bad_photos_are_reported_one_line_each_and_the_rest_inverted(gen, mixed_folder, tmp_path):
+    Image.new("RGB", (8, 8)).save(mixed_folder / "small.png")
+    # a folder stands for its image files; a named file is always tried
+    result = infer("invert", mixed_folder, mixed_folder / "notes.txt", "--out", tmp_path / "o", gen=gen)
+    s = summary(tmp_path / "o")
+    errors = {e["input"].rsplit("/", 1)[1]: e["error"] for e in s["errors"]}
+    assert errors == {"cut.jpg": errors["cut.jpg"], "empty.png": "file is empty (0 bytes)",
+                      "notes.txt": "not an image file (unrecognised format)",
+                      "small.png": "image is 8x8, smaller than the 16 px minimum"}
+    assert "corrupt or truncated" in errors["cut.jpg"]
+    assert len(s["items"]) == 7  # every mode converted: RGBA, grey, palette, CMYK, 16-bit, webp, wide jpg
+    assert "centre-cropped" in result.stdout and "converted from CMYK" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_nothing_done_is_a_nonzero_exit(gen, tmp_path):
+    (tmp_path / "junk.png").write_bytes(b"nope")
+    result = infer("invert", tmp_path / "junk.png", "--out", tmp_path / "o", gen=gen, check=False)
+    assert result.returncode == 1 and "nothing could be done" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_nan_during_optimisation_is_reported_not_crashed(gen, photos, tmp_path):
+    result = infer("invert", photos / "a.png", "--out", tmp_path / "o", "--lr", "1e30", "--warmup", "0",
+                   gen=gen, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "became NaN or inf" in summary(tmp_path / "o")["errors"][0]["error"]
+    assert "Traceback" not in result.stderr
+
+
+def test_foreign_files_in_out_are_never_overwritten(gen, photos, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "000-a.png").write_bytes(b"precious")
+    result = infer("invert", photos / "a.png", "--out", out, gen=gen, check=False)
+    assert result.returncode == 1 and "nothing was overwritten" in result.stderr
+    assert (out / "000-a.png").read_bytes() == b"precious"
+
+
+def test_latents_from_another_space_or_generator_are_refused(gen, photos, tmp_path):
+    out = tmp_path / "w"
+    infer("invert", photos / "a.png", "--latent", "w", "--out", out, gen=gen)
+    latent = out / "000-a.latent.safetensors"
+    result = infer("invert", photos / "a.png", "--init", latent, "--out", tmp_path / "x", gen=gen, check=False)
+    assert result.returncode == 1 and "holds a w latent, but --latent is w+" in result.stderr
+    other = tmp_path / "other.safetensors"
+    save_generator(other, tiny_generator(seed=5))
+    result = run_script("infer.py", "interpolate", latent, latent, "--generator", other, "--out", tmp_path / "y",
+                        *FAST, check=False)
+    assert result.returncode == 1 and "belongs to generator" in result.stderr
+    assert str(latent) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_interpolate_two_photos_writes_gif_and_strip_whose_ends_are_the_reconstructions(gen, photos, tmp_path):
+    out = tmp_path / "interp"
+    infer("interpolate", photos / "a.png", photos / "b.png", "--frames", "5", "--out", out, gen=gen)
+    s = summary(out)
+    assert len(s["items"]) == 2 and s["settings"]["space"] == "w+"
+    gif = Image.open(out / "interpolation.gif")
+    assert gif.n_frames == 5
+    assert Image.open(out / "filmstrip.png").size[0] > 4 * Image.open(out / "filmstrip.png").size[1]
+    for frame, item in (("frame-000.png", 0), ("frame-004.png", 1)):
+        recon = out / s["items"][item]["outputs"]["reconstruction"]
+        assert np.array_equal(np.asarray(Image.open(out / "frames" / frame)), np.asarray(Image.open(recon)))
+    # saved latents work as inputs too
+    latents = [out / s["items"][i]["outputs"]["latent"] for i in (0, 1)]
+    infer("interpolate", *latents, "--frames", "3", "--out", tmp_path / "from-latents", gen=gen)
+
+
+def sketch_files(folder):
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[8:24, 10:14] = (250, 120, 20, 255)
+    Image.fromarray(rgba, "RGBA").save(folder / "strokes.png")
+    rgb = np.full((40, 40, 3), 255, np.uint8)
+    rgb[10:30, 18:22] = (20, 20, 20)
+    Image.fromarray(rgb).save(folder / "lines.png")
+    Image.fromarray(np.zeros((32, 32, 4), np.uint8), "RGBA").save(folder / "blank.png")
+    Image.fromarray(np.full((32, 32, 3), 255, np.uint8)).save(folder / "white.png")
+
+
+def test_draw_fits_rgba_and_rgb_sketches_and_refuses_empty_ones(gen, tmp_path):
+    sketches = tmp_path / "sketches"
+    sketches.mkdir()
+    sketch_files(sketches)
+    out = tmp_path / "draw"
+    result = infer("draw", sketches, "--samples", "3", "--out", out, gen=gen)
+    s = summary(out)
+    assert {e["input"].rsplit("/", 1)[1] for e in s["errors"]} == {"blank.png", "white.png"}
+    assert all("mask is empty" in e["error"] for e in s["errors"])
+    assert len(s["items"]) == 2
+    for item in s["items"]:
+        scores = item["metrics"]["masked_l1_all"]
+        assert len(scores) == 3 and scores == sorted(scores) and item["metrics"]["masked_l1"] == scores[0]
+        assert (out / item["outputs"]["grid"]).is_file() and (out / item["outputs"]["latent"]).is_file()
+    assert "no alpha channel" in result.stdout
+
+
+def test_mix_crossover_extremes_and_arithmetic(gen, photos, tmp_path):
+    out = tmp_path / "mix"
+    infer("mix", photos / "a.png", photos / "b.png", "--out", out, gen=gen)
+    s = summary(out)
+    num_ws = s["generator"]["config"]["resolution"].bit_length() * 2 - 4  # 16 px: 6 w+ layers
+    assert s["settings"]["layers"] == list(range(num_ws + 1))
+    content = np.asarray(Image.open(out / s["items"][0]["outputs"]["reconstruction"]))
+    style = np.asarray(Image.open(out / s["items"][1]["outputs"]["reconstruction"]))
+    assert np.array_equal(np.asarray(Image.open(out / "mix-layer00.png")), style)
+    assert np.array_equal(np.asarray(Image.open(out / f"mix-layer{num_ws:02d}.png")), content)
+    infer("mix", photos / "a.png", photos / "b.png", photos / "c.png", "--arithmetic", "--out", tmp_path / "ar",
+          gen=gen)
+    assert (tmp_path / "ar" / "arithmetic.png").is_file()
+    bad = infer("mix", photos / "a.png", photos / "b.png", "--layer", "99", "--out", tmp_path / "z", gen=gen,
+                check=False)
+    assert bad.returncode == 1 and "--layer 99 is outside" in bad.stderr
+
+
+def test_offline_vgg16_fails_with_a_clear_message(gen, photos, tmp_path):
+    result = run_script("infer.py", "invert", photos / "a.png", "--generator", gen, "--perceptual", "vgg16",
+                        "--vgg-weights", tmp_path / "missing.pth", "--out", tmp_path / "o", check=False)
+    assert result.returncode == 1 and "no such weights file" in result.stderr
+    assert "Traceback" not in result.stderr

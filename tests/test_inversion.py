@@ -1,0 +1,184 @@
+"""The inversion engine on a tiny random StyleGAN2 (16 px): recovery, masks, optimisers, batching, NaNs, edits."""
+import pytest
+import torch
+
+from generators import build_generator
+from generators.config import preset
+from inversion.edits import crossover, interpolation_frames
+from inversion.feature_networks import build_feature_network
+from inversion.invert import InversionConfig, invert
+from inversion.latents import initial_latent, random_latent, render
+from inversion.losses import InversionLoss, LossWeights
+from inversion.optimize import OptimizerConfig
+
+PIXEL_ONLY = LossWeights(pixel=1.0, perceptual=0.0)
+
+
+def tiny_generator(seed: int = 0):
+    torch.manual_seed(seed)
+    G = build_generator(preset("tiny")).eval().requires_grad_(False)
+    with torch.no_grad():
+        G.mapping.w_avg.copy_(G.mapping(torch.randn(2000, G.z_dim)).mean(dim=0))
+    return G
+
+
+@pytest.fixture(scope="module")
+def G():
+    return tiny_generator()
+
+
+@pytest.fixture(scope="module")
+def known(G):
+    """Targets rendered from known w+ codes (random w per layer, so only w+ can fit them exactly)."""
+    torch.manual_seed(1)
+    ws = random_latent(G, "w+", 3, seed=7)
+    ws = ws + 0.5 * (ws - G.w_avg).std() * torch.randn_like(ws)
+    with torch.no_grad():
+        return ws, render(G, "w+", ws)
+
+
+def mse(a, b):
+    return (a - b).square().mean(dim=(1, 2, 3))
+
+
+def run(G, targets, optimizer="adam", steps=100, space="w+", init="mean", weights=PIXEL_ONLY, **kw):
+    config = InversionConfig(space=space, weights=weights, optimizer=OptimizerConfig(name=optimizer, steps=steps))
+    return invert(G, targets, config, initial_latent(G, space, init, len(targets)), progress=False, **kw)
+
+
+def test_inverting_a_generated_image_recovers_it(G, known):
+    _, targets = known
+    with torch.no_grad():
+        start = mse(render(G, "w+", initial_latent(G, "w+", "mean", 3)), targets)
+    result = run(G, targets, "lbfgs", steps=300)
+    assert torch.all(mse(result.images, targets) * 100 < start), (start, mse(result.images, targets))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+@pytest.mark.parametrize("space", ["z", "w", "w+"])
+def test_both_optimizers_lower_the_loss_in_every_space(G, known, optimizer, space):
+    _, targets = known
+    result = run(G, targets, optimizer, steps=30, space=space, init="random" if space == "z" else "mean")
+    first = torch.tensor(result.log.losses[0])
+    assert not result.log.failures
+    assert torch.all(result.losses < 0.8 * first), (first, result.losses)
+
+
+def test_adam_batch_equals_one_by_one(G, known):
+    _, targets = known
+    batched = run(G, targets, "adam", steps=40)
+    for i in range(len(targets)):
+        alone = run(G, targets[i:i + 1], "adam", steps=40)
+        torch.testing.assert_close(alone.latents[0], batched.latents[i], atol=2e-4, rtol=1e-3)
+
+
+def test_lbfgs_batch_is_one_joint_problem_that_still_improves_every_image(G, known):
+    """Documented behaviour: a batch shares LBFGS's line search, so results differ from one-by-one runs,
+    yet every image improves; a batch of one is exactly a one-image run."""
+    _, targets = known
+    batched = run(G, targets, "lbfgs", steps=30)
+    first = torch.tensor(batched.log.losses[0])
+    assert torch.all(batched.losses < 0.8 * first)
+    alone = run(G, targets[:1], "lbfgs", steps=30)
+    again = run(G, targets[:1], "lbfgs", steps=30)
+    torch.testing.assert_close(alone.latents, again.latents, atol=0, rtol=0)
+    assert not torch.allclose(alone.latents[0], batched.latents[0], atol=1e-6)
+
+
+def test_optimised_noise_stays_normalised_and_helps(G, known):
+    _, targets = known
+    config = InversionConfig(space="w+", optimize_noise=True, weights=LossWeights(perceptual=0.0, noise=1e3),
+                             optimizer=OptimizerConfig(steps=60))
+    result = invert(G, targets, config, initial_latent(G, "w+", "mean", 3), progress=False)
+    assert result.noise is not None and len(result.noise) == G.num_ws - 1
+    for n in result.noise:
+        assert n.shape[0] == 3
+        torch.testing.assert_close(n.mean(dim=(1, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+    assert torch.all(result.losses < torch.tensor(result.log.losses[0]))
+
+
+class NaNAfter(torch.nn.Module):
+    """Wraps G: from the k-th synthesis call on, image `row` comes out NaN (as an fp16 overflow would)."""
+
+    def __init__(self, G, k: int, row: int):
+        super().__init__()
+        self.G, self.k, self.row, self.calls = G, k, row, 0
+        self.latent_spaces, self.config, self.z_dim, self.w_dim = G.latent_spaces, G.config, G.z_dim, G.w_dim
+        self.num_ws, self.resolution, self.mapping = G.num_ws, G.resolution, G.mapping
+
+    w_avg = property(lambda self: self.G.w_avg)
+
+    def broadcast(self, w):
+        return self.G.broadcast(w)
+
+    def synthesis(self, ws, **kw):
+        self.calls += 1
+        img = self.G.synthesis(ws, **kw)
+        if self.calls >= self.k:
+            img = img.clone()
+            img[self.row] = float("nan")
+        return img
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_nan_stops_only_that_image(G, known, optimizer):
+    _, targets = known
+    broken = NaNAfter(G, k=5, row=1)
+    result = run(broken, targets, optimizer, steps=20)
+    assert set(result.log.failures) == {1}
+    assert "NaN" in result.log.failures[1]
+    assert torch.isfinite(result.latents).all()
+    first = torch.tensor(result.log.losses[0])
+    for i in (0, 2):
+        assert result.losses[i] < first[i]
+
+
+def test_masked_losses_give_exactly_zero_gradient_outside_the_mask():
+    net = build_feature_network("stlpips-alex")
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 32, 32) * 2 - 1
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 8:20, 4:24] = 1
+    images = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    loss = InversionLoss(LossWeights(pixel=1.0, perceptual=1.0), target, mask, net)
+    total, terms = loss(images)
+    assert set(terms) == {"pixel", "perceptual"} and total.shape == (2,)
+    total.sum().backward()
+    outside = images.grad * (1 - mask)
+    assert torch.count_nonzero(outside) == 0
+    assert torch.count_nonzero(images.grad * mask) > 0
+
+
+def test_zero_weights_skip_their_terms(known):
+    _, targets = known
+    total, terms = InversionLoss(LossWeights(pixel=0.0, perceptual=0.0, latent_change=1.0), targets)(
+        targets, latent=torch.ones(3, 4), init=torch.zeros(3, 4))
+    assert set(terms) == {"latent_change"}
+    torch.testing.assert_close(total, torch.ones(3))
+
+
+def test_interpolation_ends_are_the_two_reconstructions(G, known):
+    ws, _ = known
+    for space, a, b in [("w+", ws[:1], ws[1:2]), ("z", torch.randn(1, G.z_dim), torch.randn(1, G.z_dim))]:
+        frames = interpolation_frames(G, space, a, b, 7)
+        assert frames.shape == (7, 3, 16, 16)
+        torch.testing.assert_close(frames[0], render(G, space, a)[0])
+        torch.testing.assert_close(frames[-1], render(G, space, b)[0])
+
+
+def test_crossover_extremes_are_pure_style_and_pure_content(G, known):
+    ws, _ = known
+    content, style = ws[:1], ws[1:2]
+    torch.testing.assert_close(crossover(G, "w+", content, style, 0), render(G, "w+", style))
+    torch.testing.assert_close(crossover(G, "w+", content, style, G.num_ws), render(G, "w+", content))
+    middle = crossover(G, "w+", content, style, G.num_ws // 2)
+    assert not torch.allclose(middle, render(G, "w+", style))
+
+
+def test_config_validation_is_one_clear_message():
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        OptimizerConfig(name="sgd")
+    with pytest.raises(ValueError, match="loss weight pixel"):
+        LossWeights(pixel=-1)
+    with pytest.raises(ValueError, match="latent space"):
+        InversionConfig(space="s")
