@@ -10,23 +10,21 @@ from pathlib import Path
 
 import torch
 
-from inversion.draw import fit_sketch
 from inversion.edits import arithmetic, crossover, interpolation_frames
 from inversion.feature_networks import BACKBONES, build_feature_network, metric_backbone_for
 from inversion.invert import InversionConfig
 from inversion.latents import INITS, SPACES, to_codes
 from inversion.losses import LossWeights
-from inversion.metrics import masked_l1, summarize
+from inversion.metrics import summarize
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
 from latentcat import cli
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator
 from latentcat.images import IMAGE_SUFFIXES, image_grid, list_files, save_gif, save_png, to_pil
-from latentcat.inversion_jobs import (Input, Session, invert_inputs, latents_of, read_inputs, write_comparison_grid,
+from latentcat.inversion_jobs import (Input, Session, draw_sketches, invert_inputs, latents_of, read_inputs, write_comparison_grid,
                                       write_inverted, write_loss_curve, write_metric_curve)
-from latentcat.latent_files import SUFFIX, save_latent
+from latentcat.latent_files import SUFFIX
 from latentcat.sampling import generate, sample_latents, write_samples
-from latentcat.sketches import load_sketch, sketch_preview
 from latentcat.summary import describe_generator, prepare_output_dir, write_summary
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
@@ -44,7 +42,8 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g = p.add_argument_group("latent and start")
     g.add_argument("--latent", choices=SPACES, help="latent space to optimise (default: w+; z for a DCGAN)")
     g.add_argument("--init", default="mean", metavar="{mean,random,encoder,FILE}",
-                   help="start: w_avg (zeros in z), a seeded random sample, the encoder, or a saved latent file")
+                   help="start: w_avg (in z, whose mean 0 is a dead point: a seeded random z), a seeded random "
+                        "sample, the encoder, or a saved latent file")
     g.add_argument("--optimize-noise", action="store_true",
                    help="also optimise StyleGAN2's noise maps (with NVlabs' noise regularisation)")
     g.add_argument("--seed", type=int, default=0, help="seed for random starts and latent noise")
@@ -232,8 +231,7 @@ def cmd_interpolate(args):
     errors += failed
     if len(results) < 2:
         finish(out, "interpolate", settings_of(session, args), [], errors, session)
-    items = [write_inverted(session, out, r) if r.input.image is not None else
-             {"input": r.input.path, "outputs": {}, "metrics": {}} for r in results]
+    items = [write_inverted(session, out, r) for r in results]
     space, (a, b) = common_space(session, results)
     noises = [r.noise if r.space == space else None for r in results]
     frames = interpolation_frames(session.G, space, a.to(session.device), b.to(session.device), args.frames,
@@ -268,47 +266,9 @@ def cmd_draw(args):
     names = input_names(paths)
     out = prepare_output_dir(args.out, ["summary.json", "grid.png"] + [
         n + suffix for n in names for suffix in ["-grid.png", SUFFIX] + [f"-{k}.png" for k in range(args.samples)]])
-    items, errors, rows = [], [], []
-    R = session.G.resolution
-    for index, path in enumerate(paths):
-        name = names[index]
-        try:
-            sketch, mask, notes = load_sketch(path, R)
-        except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
-            errors.append({"input": str(path), "error": str(e).removeprefix(f"{path}: ")})
-            continue
-        for note in notes:
-            print(f"note: {note}")
-        result = fit_sketch(session.G, sketch.to(session.device), mask.to(session.device), session.config,
-                            args.samples, args.seed, session.network, progress=not args.no_progress)
-        ok = [k for k in range(args.samples) if k not in result.log.failures]
-        if not ok:
-            errors.append({"input": str(path), "error": f"optimisation stopped: {result.log.failures[0]}"})
-            continue
-        scores = masked_l1(result.images, sketch.expand_as(result.images), mask.expand(len(result.images), -1, -1, -1))
-        ranked = sorted(ok, key=lambda k: scores[k])
-        outputs = {}
-        for rank, k in enumerate(ranked):
-            save_png(out / f"{name}-{rank}.png", to_pil(result.images[k]))
-            outputs[f"result_{rank}"] = f"{name}-{rank}.png"
-        best = ranked[0]
-        save_latent(out / f"{name}{SUFFIX}", result.latents[best], result.space, session.fingerprint,
-                    [n[best] for n in result.noise] if result.noise else None, source=str(path))
-        row = [sketch_preview(sketch, mask), mask.expand(3, -1, -1) * 2 - 1] + [result.images[k] for k in ranked]
-        save_png(out / f"{name}-grid.png", image_grid(torch.stack(row), nrow=len(row)))
-        rows.append(row)
-        outputs.update(grid=f"{name}-grid.png", latent=f"{name}{SUFFIX}")
-        items.append({"input": str(path), "outputs": outputs,
-                      "metrics": {"masked_l1": scores[best], "masked_l1_all": [scores[k] for k in ranked],
-                                  "mask_coverage": float(mask.mean())},
-                      "seconds": round(result.log.seconds, 4), "steps": result.log.steps})
-    if rows:
-        width = max(len(r) for r in rows)
-        padded = [r + [torch.ones_like(r[0])] * (width - len(r)) for r in rows]
-        save_png(out / "grid.png", image_grid(torch.stack([img for r in padded for img in r]), nrow=width))
+    items, errors = draw_sketches(session, paths, args.samples, out)
     finish(out, "draw", {**settings_of(session, args), "samples": args.samples}, items, errors, session,
-           grid="grid.png" if rows else None)
+           grid="grid.png" if items else None)
 
 
 # ---------------------------------------------------------------- mix
@@ -347,8 +307,7 @@ def cmd_mix(args):
     inputs, errors = read_inputs(session, args.inputs, allow_latents=True)
     results, failed = latents_of(session, inputs, out)
     errors += failed
-    items = [write_inverted(session, out, r) if r.input.image is not None else
-             {"input": r.input.path, "outputs": {}, "metrics": {}} for r in results]
+    items = [write_inverted(session, out, r) for r in results]
     if len(results) == expected:
         lat = [r.latent.to(session.device) for r in results]
         spaces = [r.space for r in results]

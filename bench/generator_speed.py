@@ -5,7 +5,6 @@ Results go to OUT/generator_speed-<device>.json; nothing here is a test.
 """
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -17,19 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import generators as g  # noqa: E402
 from generators.training import GANTrainingConfig  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
-
-
-def timed(fn, device, seconds: float) -> float:
-    """Mean seconds per call, after one warm-up call, over at least `seconds` (and 3 calls)."""
-    fn()
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    sync()
-    calls, start = 0, time.perf_counter()
-    while calls < 3 or time.perf_counter() - start < seconds:
-        fn()
-        calls += 1
-    sync()
-    return (time.perf_counter() - start) / calls
+from bench.timing import machine, timed  # noqa: E402
 
 
 def generator_rates(preset: str, resolution: int, batch: int, device, dtype, seconds: float) -> dict:
@@ -88,8 +75,7 @@ def main():
     gpu = device.type == "cuda"
     dtype = torch.bfloat16 if gpu else torch.float32
     batch = 64 if gpu else 16
-    results = {"device": torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)",
-               "torch": torch.__version__, "python": platform.python_version(), "generator": [], "training": []}
+    results = {**machine(device), "generator": [], "training": []}
     for preset, res in [("stylegan2-64", 64), ("stylegan2-128", 128), ("stylegan2-64-cpu", 64), ("dcgan-64", 64)]:
         results["generator"].append(generator_rates(preset, res, batch, device, dtype, args.seconds))
         print(json.dumps(results["generator"][-1]))

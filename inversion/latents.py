@@ -27,10 +27,9 @@ def code_mean(G) -> torch.Tensor:
 
 
 def mean_latent(G, space: str, num: int) -> torch.Tensor:
-    """The average image's latent: w_avg in w and w+; zeros (the prior's mean) in z."""
-    device = next(G.parameters()).device
+    """The average image's latent, w_avg, in w and w+ (z has no usable mean: see `initial_latent`)."""
     if space == "z":
-        return torch.zeros(num, G.z_dim, device=device)
+        raise ValueError("z has no usable mean latent: its mean, 0, is a dead point of the generator")
     w = G.w_avg.expand(num, -1)
     return (G.broadcast(w) if space == "w+" else w).clone()
 
@@ -46,9 +45,13 @@ def random_latent(G, space: str, num: int, seed: int) -> torch.Tensor:
 
 
 def initial_latent(G, space: str, init: str, num: int, seed: int = 0) -> torch.Tensor:
+    """Start latents. "mean" in z is a seeded random z: z = 0 is a dead point (StyleGAN2 normalises z, so 0
+    has no direction; the DCGAN's ReLUs are all off at 0 and its gradient is exactly zero)."""
     check_space(G, space)
-    if init == "mean":
+    if init == "mean" and space != "z":
         return mean_latent(G, space, num)
+    if init == "mean":
+        return random_latent(G, space, num, seed)
     if init == "random":
         return random_latent(G, space, num, seed)
     raise ValueError(f"init must be one of {INITS}, got {init!r}")

@@ -14,11 +14,13 @@ import torch
 from inversion.feature_networks import FeatureNetwork
 from inversion.invert import InversionConfig, InversionResult, invert
 from inversion.latents import initial_latent, render
-from inversion.metrics import reconstruction_metrics
+from inversion.draw import fit_sketch
+from inversion.metrics import masked_l1, reconstruction_metrics
 from latentcat.errors import UserError
 from latentcat.images import image_grid, load_square_rgb, pil_to_uint8, save_png, to_pil, uint8_to_float
 from latentcat.latent_files import SUFFIX, is_latent_file, load_latent, save_latent
 from latentcat.plots import save_curves
+from latentcat.sketches import load_sketch, sketch_preview
 
 
 @dataclass
@@ -105,6 +107,8 @@ def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
     """Where each image's optimisation starts: --init mean, random, encoder, or a latent file."""
     G, space, init = session.G, session.config.space, session.init
     if init in ("mean", "random"):
+        if init == "mean" and space == "z":
+            print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed {session.seed})")
         return initial_latent(G, space, init, len(images), session.seed)
     if init == "encoder":
         if session.encoder is None:
@@ -147,22 +151,20 @@ class StepHook:
             self.record(done, images)
 
 
-def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None,
-                  masks: torch.Tensor | None = None) -> tuple[list[Inverted], list[dict]]:
+def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None) -> tuple[list[Inverted], list[dict]]:
     """Invert the photo inputs in batches of session.batch_size; NaN failures become error entries."""
     done, errors = [], []
     photos = [inp for inp in inputs if inp.image is not None]
     for start in range(0, len(photos), session.batch_size):
         batch = photos[start:start + session.batch_size]
         targets = torch.stack([inp.image for inp in batch]).to(session.device)
-        batch_masks = masks[start:start + len(batch)].to(session.device) if masks is not None else None
         hook = StepHook(session, batch, targets, out)
         init = start_latents(session, targets)
         if session.record_every:
             with torch.no_grad():
                 hook.record(0, render(session.G, session.config.space, init.to(session.device)))
         tic = time.perf_counter()
-        result = invert(session.G, targets, session.config, init, masks=batch_masks, network=session.network,
+        result = invert(session.G, targets, session.config, init, network=session.network,
                         on_step=hook, progress=session.progress)
         seconds = (time.perf_counter() - tic) / len(batch)
         metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
@@ -199,7 +201,9 @@ def latents_of(session: Session, inputs: list[Input], out: Path) -> tuple[list[I
 
 
 def write_inverted(session: Session, out: Path, result: Inverted) -> dict:
-    """Save one inversion (render PNG + latent file) and return its summary item."""
+    """Save one inversion (render PNG + latent file) and return its summary item (a saved latent: just named)."""
+    if result.input.image is None:
+        return {"input": result.input.path, "outputs": {}, "metrics": {}}
     name = result.input.name
     save_png(out / f"{name}.png", to_pil(result.image))
     save_latent(out / f"{name}{SUFFIX}", result.latent[0], result.space, session.fingerprint,
@@ -214,10 +218,11 @@ def write_inverted(session: Session, out: Path, result: Inverted) -> dict:
     return item
 
 
-def write_comparison_grid(path, pairs: list[tuple[torch.Tensor, ...]]) -> None:
-    """One row per input: its columns side by side (e.g. target | reconstruction)."""
-    columns = len(pairs[0])
-    save_png(path, image_grid(torch.stack([img for row in pairs for img in row]), nrow=columns))
+def write_comparison_grid(path, rows: list) -> None:
+    """One row per input, its images side by side (e.g. target | reconstruction); short rows padded white."""
+    width = max(len(row) for row in rows)
+    cells = [img for row in rows for img in list(row) + [torch.ones_like(row[0])] * (width - len(row))]
+    save_png(path, image_grid(torch.stack(cells), nrow=width))
 
 
 def write_loss_curve(path, results: list[Inverted]) -> None:
@@ -239,3 +244,46 @@ def write_metric_curve(path, results: list[Inverted], metric: str = "lpips") -> 
         net = results[0].metrics.get("lpips_net", "")
         label = f"{metric} ({net})" if metric == "lpips" else metric
         save_curves(path, series, "step", label, f"{label} against step")
+
+
+def draw_sketches(session: Session, paths: list[str], samples: int, out: Path) -> tuple[list[dict], list[dict]]:
+    """Fit every sketch; write per sketch its results (best first), grid and best latent, plus grid.png."""
+    items, errors, rows = [], [], []
+    for index, path in enumerate(paths):
+        try:
+            sketch, mask, notes = load_sketch(path, session.G.resolution)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            errors.append({"input": str(path), "error": str(e).removeprefix(f"{path}: ")})
+            continue
+        for note in notes:
+            print(f"note: {note}")
+        result = fit_sketch(session.G, sketch.to(session.device), mask.to(session.device), session.config,
+                            samples, session.seed, session.network, progress=session.progress)
+        ok = [k for k in range(samples) if k not in result.log.failures]
+        if not ok:
+            message = f"optimisation stopped: {result.log.failures[0]}"
+            print(f"error: {path}: {message}", file=sys.stderr)
+            errors.append({"input": str(path), "error": message})
+            continue
+        scores = masked_l1(result.images, sketch.expand_as(result.images), mask.expand(samples, -1, -1, -1))
+        ranked = sorted(ok, key=lambda k: scores[k])
+        name = Input(index, str(path)).name
+        outputs = {}
+        for rank, k in enumerate(ranked):
+            save_png(out / f"{name}-{rank}.png", to_pil(result.images[k]))
+            outputs[f"result_{rank}"] = f"{name}-{rank}.png"
+        best = ranked[0]
+        save_latent(out / f"{name}{SUFFIX}", result.latents[best], result.space, session.fingerprint,
+                    [n[best] for n in result.noise] if result.noise else None, source=str(path))
+        row = [sketch_preview(sketch, mask), mask.expand(3, -1, -1) * 2 - 1] + [result.images[k] for k in ranked]
+        save_png(out / f"{name}-grid.png", image_grid(torch.stack(row), nrow=len(row)))
+        rows.append(row)
+        outputs.update(grid=f"{name}-grid.png", latent=f"{name}{SUFFIX}")
+        items.append({"input": str(path), "outputs": outputs,
+                      "metrics": {"masked_l1": scores[best], "masked_l1_all": [scores[k] for k in ranked],
+                                  "mask_coverage": float(mask.mean())},
+                      "seconds": round(result.log.seconds, 4), "steps": result.log.steps})
+    if rows:
+        write_comparison_grid(out / "grid.png", rows)
+    return items, errors

@@ -55,7 +55,7 @@ def _resize(channel: np.ndarray, resolution: int) -> np.ndarray:
     """Area-average a float channel to resolution x resolution."""
     if channel.shape[0] == resolution:
         return channel.astype(np.float32)
-    return np.asarray(Image.fromarray(channel.astype(np.float32), "F").resize((resolution, resolution), Image.BOX),
+    return np.array(Image.fromarray(channel.astype(np.float32), "F").resize((resolution, resolution), Image.BOX),
                       dtype=np.float32)
 
 

@@ -1,7 +1,6 @@
 """Datasets and user files: every mode converts, every broken file gets a one-line error naming it."""
 import json
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image

@@ -182,3 +182,18 @@ def test_config_validation_is_one_clear_message():
         LossWeights(pixel=-1)
     with pytest.raises(ValueError, match="latent space"):
         InversionConfig(space="s")
+
+
+def test_dcgan_inverts_in_z_only():
+    torch.manual_seed(0)
+    D = build_generator(preset("tiny-dcgan")).eval().requires_grad_(False)
+    assert D.latent_spaces == ("z",)
+    with torch.no_grad():
+        for conv in D.modules():
+            if isinstance(conv, torch.nn.ConvTranspose2d):
+                conv.weight.mul_(25)  # DCGAN's N(0, 0.02) init renders near-constant images: make it expressive
+        targets = D(torch.randn(2, D.z_dim))
+    result = run(D, targets, "lbfgs", steps=40, space="z")
+    assert torch.all(result.losses < 0.5 * torch.tensor(result.log.losses[0]))
+    with pytest.raises(ValueError, match="latent spaces z, not 'w'"):
+        run(D, targets, space="w")

@@ -1,0 +1,23 @@
+"""What every benchmark shares: a timing loop that respects CUDA's asynchrony, and a description of the machine."""
+import platform
+import time
+
+import torch
+
+
+def timed(fn, device, seconds: float) -> float:
+    """Mean seconds per call, after one warm-up call, over at least `seconds` (and 3 calls)."""
+    fn()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    calls, start = 0, time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < seconds:
+        fn()
+        calls += 1
+    sync()
+    return (time.perf_counter() - start) / calls
+
+
+def machine(device) -> dict:
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    return {"device": name, "torch": torch.__version__, "python": platform.python_version()}
