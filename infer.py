@@ -1,4 +1,5 @@
-"""Inference entry point: sample cats, invert photos, interpolate, draw from scribbles, mix styles.
+"""Inference entry point: sample cats, invert photos, interpolate, draw from scribbles, mix styles, and
+compare the encoder, encoder + refinement and optimisation from the mean.
 
 Every command writes PNGs and a summary.json (command, generator, settings, items, errors) into --out, never
 overwrites files it did not write, and exits non-zero only when nothing could be done.
@@ -18,6 +19,8 @@ from inversion.losses import LossWeights
 from inversion.metrics import summarize
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
 from latentcat import cli
+from latentcat.comparison import compare
+from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator
 from latentcat.images import IMAGE_SUFFIXES, image_grid, list_files, save_gif, save_png, to_pil
@@ -41,9 +44,10 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     """The engine's flags, shared by invert, interpolate, draw and mix."""
     g = p.add_argument_group("latent and start")
     g.add_argument("--latent", choices=SPACES, help="latent space to optimise (default: w+; z for a DCGAN)")
-    g.add_argument("--init", default="mean", metavar="{mean,random,encoder,FILE}",
-                   help="start: w_avg (in z, whose mean 0 is a dead point: a seeded random z), a seeded random "
+    g.add_argument("--init", metavar="{mean,random,encoder,FILE}",
+                   help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a dead point: a seeded random z), a seeded random "
                         "sample, the encoder, or a saved latent file")
+    g.add_argument("--encoder", metavar="CKPT", help="trained w+ encoder (train.py encoder) for --init encoder")
     g.add_argument("--optimize-noise", action="store_true",
                    help="also optimise StyleGAN2's noise maps (with NVlabs' noise regularisation)")
     g.add_argument("--seed", type=int, default=0, help="seed for random starts and latent noise")
@@ -90,8 +94,9 @@ def build_session(args) -> Session:
     if space not in G.latent_spaces:
         raise UserError(f"this {G.config.arch} generator has latent spaces {', '.join(G.latent_spaces)}; "
                         f"--latent {space} is not one of them")
-    if args.init not in INITS + ("encoder",) and not Path(args.init).is_file():
-        raise UserError(f"--init must be mean, random, encoder or a latent file; {args.init} is none of them")
+    init = args.init or ("encoder" if args.encoder else "mean")
+    if init not in INITS + ("encoder",) and not Path(init).is_file():
+        raise UserError(f"--init must be mean, random, encoder or a latent file; {init} is none of them")
     for flag in ("save_every", "record_every"):
         if getattr(args, flag) < 0:
             raise UserError(f"--{flag.replace('_', '-')} must be >= 0")
@@ -111,10 +116,15 @@ def build_session(args) -> Session:
         network = build_feature_network(args.perceptual, layers, args.vgg_weights, args.alexnet_weights, device)
     metric_name = args.metric_net or metric_backbone_for(args.perceptual if network else None)
     metric = build_feature_network(metric_name, None, args.vgg_weights, args.alexnet_weights, device)
-    return Session(G=G, generator_info=describe_generator(args.generator, G), config=config, network=network,
-                   metric_network=metric, device=device, init=args.init, seed=args.seed,
-                   batch_size=args.batch_size, save_every=args.save_every, record_every=args.record_every,
-                   progress=not args.no_progress)
+    info = describe_generator(args.generator, G)
+    encoder = None
+    if args.encoder:
+        if not hasattr(G, "synthesis"):
+            raise UserError("encoders predict w+: they need a StyleGAN2 generator", args.generator)
+        encoder = load_encoder(args.encoder, G, info["fingerprint"], device)
+    return Session(G=G, generator_info=info, config=config, network=network, metric_network=metric, device=device,
+                   init=init, seed=args.seed, batch_size=args.batch_size, save_every=args.save_every,
+                   record_every=args.record_every, progress=not args.no_progress, encoder=encoder)
 
 
 def settings_of(session: Session, args) -> dict:
@@ -122,6 +132,7 @@ def settings_of(session: Session, args) -> dict:
             "perceptual": args.perceptual if session.network else None,
             "perceptual_layers": list(session.network.layers) if session.network else None,
             "metric_net": session.metric_network.name, "batch_size": session.batch_size,
+            "encoder": args.encoder,
             "device": str(session.device)}
 
 
@@ -327,9 +338,46 @@ def cmd_mix(args):
            outputs=mixes if items else [], grid="grid.png" if items else None)
 
 
+# ---------------------------------------------------------------- compare
+
+def add_compare(sub):
+    p = sub.add_parser("compare", formatter_class=cli.formatter, help="encoder vs hybrid vs mean-start baseline",
+                       description="Invert the same photos three ways with the same loss and optimiser: the encoder "
+                                   "alone, the encoder plus --refine-steps of optimisation (hybrid), and "
+                                   "--baseline-steps from the mean (baseline). Writes summary.json (methods."
+                                   "{encoder,hybrid,baseline}: mean/median mse, psnr, ssim, lpips, seconds per "
+                                   "image, steps), comparison.png (photo | encoder | hybrid | baseline) and curve.png "
+                                   "(LPIPS against step for hybrid and baseline).")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="photos, or folders of photos")
+    add_common(p)
+    p.add_argument("--refine-steps", type=int, default=100, help="hybrid: optimisation steps after the encoder")
+    p.add_argument("--baseline-steps", type=int, default=1000, help="baseline: optimisation steps from the mean")
+    add_inversion(p, steps=0)
+    p.set_defaults(record_every=10)
+
+
+def cmd_compare(args):
+    if args.encoder is None:
+        raise UserError("compare needs a trained encoder: --encoder CKPT")
+    if args.record_every < 1:
+        raise UserError("compare records its curves: --record-every must be >= 1")
+    paths = expand_inputs(args.images)
+    session = build_session(args)
+    out = prepare_output_dir(args.out, ["summary.json", "comparison.png", "curve.png"])
+    inputs, errors = read_inputs(session, paths)
+    methods, items, failed = compare(session, inputs, args.refine_steps, args.baseline_steps, out)
+    for m, values in methods.items():
+        print(f"{m:9s} lpips {values['lpips'].get('mean', float('nan')):.4f}  psnr "
+              f"{values['psnr'].get('mean', float('nan')):.2f}  {values['seconds_per_image'] or 0:.2f} s/image  "
+              f"{values['steps']} steps")
+    finish(out, "compare", {**settings_of(session, args), "refine_steps": args.refine_steps,
+                            "baseline_steps": args.baseline_steps}, items, errors + failed, session,
+           methods=methods, comparison="comparison.png", curve="curve.png")
+
+
 COMMANDS = {"sample": (add_sample, cmd_sample), "invert": (add_invert, cmd_invert),
             "interpolate": (add_interpolate, cmd_interpolate), "draw": (add_draw, cmd_draw),
-            "mix": (add_mix, cmd_mix)}
+            "mix": (add_mix, cmd_mix), "compare": (add_compare, cmd_compare)}
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""Training entry point: `prepare` a dataset, train a `generator`, `export` it for shipping.
+"""Training entry point: `prepare` a dataset, train a `generator` or an `encoder`, `export` it for shipping.
 
 Run with `python train.py ...` or `accelerate launch train.py ...` (data-parallel on several GPUs or processes).
 """
@@ -6,14 +6,14 @@ import argparse
 import dataclasses
 import sys
 
-import torch
-
 from generators import preset, PRESETS, StyleGAN2Config
 from generators.augment import parse_policy
 from generators.training import GANTrainingConfig
 from latentcat import cli
+from latentcat.checkpoints import load_tensors, save_tensors
 from latentcat.datasets import read_folder, write_folder, write_pack
-from latentcat.generator_files import load_generator, save_generator
+from latentcat.errors import UserError
+from latentcat.generator_files import load_generator
 
 ARCH_DEFAULTS = {  # preset, lr, betas: StyleGAN2's and the course's DCGAN settings
     "stylegan2": ("stylegan2-64", 0.0025, (0.0, 0.99)),
@@ -63,9 +63,49 @@ def add_generator(sub):
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint, if any")
 
 
+def add_encoder(sub):
+    p = sub.add_parser("encoder", formatter_class=cli.formatter, help="train a w+ encoder for a generator",
+                       description="Train a ResNet encoder that predicts w+ for a frozen StyleGAN2, on a mix of "
+                                   "generated pairs and real photos, with Accelerate. RUN_DIR gets TensorBoard logs "
+                                   "(losses, validation metrics and grids), checkpoints/ (for --resume) and "
+                                   "encoder.safetensors (stamped with the generator's fingerprint).")
+    p.add_argument("--generator", required=True, metavar="CKPT", help="the StyleGAN2 generator to invert")
+    p.add_argument("--data", required=True, help="packed dataset file, prepared folder, or any folder of photos")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--steps", type=cli.positive_int, required=True, help="optimiser steps to train to (in total)")
+    p.add_argument("--batch-size", type=cli.positive_int, default=16, help="images per process per micro-step")
+    p.add_argument("--grad-accum", type=cli.positive_int, default=1, help="micro-steps per optimiser step")
+    p.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="autocast dtype")
+    p.add_argument("--backbone", choices=["resnet18", "resnet34", "resnet50"], default="resnet18",
+                   help="torchvision ResNet architecture")
+    p.add_argument("--backbone-weights", metavar="FILE",
+                   help="ImageNet weights for the backbone (torchvision state dict); default: train from scratch")
+    p.add_argument("--head", choices=["pyramid", "pool"], default="pyramid",
+                   help="pSp feature pyramid with a map2style block per w+ layer, or global pool + linear")
+    p.add_argument("--depth", type=int, default=3, help="ResNet stages used (3 suits <= 64 px; 4: all)")
+    p.add_argument("--progressive-every", type=int, default=0, metavar="K",
+                   help="e4e progressive training: start from one w, unlock a w+ layer every K steps (0: off)")
+    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
+    p.add_argument("--synthetic-ratio", type=float, default=0.5, help="share of each batch that is generated pairs")
+    p.add_argument("--style-mixing", type=float, default=0.9, help="probability of style mixing in generated w+")
+    p.add_argument("--latent-weight", type=float, default=1.0, help="w+ L2 on generated pairs")
+    p.add_argument("--pixel-weight", type=float, default=1.0, help="pixel L2 of the reconstruction")
+    p.add_argument("--perceptual", default="stlpips-alex", choices=["stlpips-alex", "stlpips-vgg", "lpips-alex",
+                                                                    "lpips-vgg", "vgg16"], help="perceptual network")
+    p.add_argument("--perceptual-weight", type=float, default=0.8, help="perceptual loss of the reconstruction")
+    p.add_argument("--mean-weight", type=float, default=0.01, help="real photos: L2 of predicted w+ to w_avg")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="held-out share when --data is a raw folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--log-every", type=cli.positive_int, default=50, help="steps between TensorBoard scalars")
+    p.add_argument("--val-every", type=cli.positive_int, default=500, help="steps between validation metrics/grids")
+    p.add_argument("--checkpoint-every", type=cli.positive_int, default=500, help="steps between checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint, if any")
+
+
 def add_export(sub):
-    p = sub.add_parser("export", formatter_class=cli.formatter, help="write a generator alone in fp16 for shipping")
-    p.add_argument("generator", metavar="CKPT", help="RUN_DIR/generator.safetensors (or any generator file)")
+    p = sub.add_parser("export", formatter_class=cli.formatter,
+                       help="write a generator or encoder alone in fp16 for shipping")
+    p.add_argument("generator", metavar="CKPT", help="RUN_DIR/generator.safetensors or RUN_DIR/encoder.safetensors")
     p.add_argument("out", metavar="OUT", help="output .safetensors file")
 
 
@@ -110,10 +150,36 @@ def cmd_generator(args):
     GANTrainer(cfg, resume=args.resume).train()
 
 
-def cmd_export(args):
+def cmd_encoder(args):
+    from encoder.config import EncoderConfig
+    from encoder.training import EncoderTrainingConfig
+    from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer  # imports Accelerate: only here
     G = load_generator(args.generator)
-    save_generator(args.out, G, dtype=torch.float16)
-    print(f"wrote {args.out} (fp16, {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters)")
+    if not hasattr(G, "synthesis"):
+        raise UserError("the encoder predicts w+: it needs a StyleGAN2 generator, not a DCGAN", args.generator)
+    model = cli.config_from_flags(EncoderConfig, resolution=G.resolution, num_ws=G.num_ws, w_dim=G.w_dim,
+                                  backbone=args.backbone, head=args.head, depth=args.depth,
+                                  progressive=args.progressive_every > 0)
+    training = cli.config_from_flags(
+        EncoderTrainingConfig, lr=args.lr, synthetic_ratio=args.synthetic_ratio, style_mixing=args.style_mixing,
+        latent_weight=args.latent_weight, pixel_weight=args.pixel_weight, perceptual_weight=args.perceptual_weight,
+        mean_weight=args.mean_weight, progressive_every=args.progressive_every)
+    cfg = cli.config_from_flags(
+        EncoderRunConfig, generator=args.generator, data=args.data, out=args.out, model=model, training=training,
+        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        mixed_precision=args.mixed_precision, perceptual=args.perceptual, backbone_weights=args.backbone_weights,
+        seed=args.seed, val_fraction=args.val_fraction, log_every=args.log_every, val_every=args.val_every,
+        checkpoint_every=args.checkpoint_every)
+    EncoderTrainer(cfg, resume=args.resume).train()
+
+
+def cmd_export(args):
+    """Any latentcat model file (generator or encoder) with its floating tensors cast to fp16."""
+    tensors, metadata = load_tensors(args.generator, "model")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    save_tensors(args.out, half, {k: v for k, v in metadata.items() if k not in ("format", "format_version")})
+    print(f"wrote {args.out} (fp16 {metadata.get('kind', 'model')}, "
+          f"{sum(v.numel() for v in tensors.values()) / 1e6:.2f} M values)")
 
 
 def main(argv=None):
@@ -121,9 +187,11 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     add_prepare(sub)
     add_generator(sub)
+    add_encoder(sub)
     add_export(sub)
     args = parser.parse_args(argv)
-    {"prepare": cmd_prepare, "generator": cmd_generator, "export": cmd_export}[args.command](args)
+    {"prepare": cmd_prepare, "generator": cmd_generator, "encoder": cmd_encoder,
+     "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,1 +1,1 @@
-"""The w+ encoder (ResNet backbone, pSp-style heads): one forward pass from photo to latent. Built in its own issue."""
+"""The w+ encoder: a ResNet with pSp-style heads that predicts w+ codes (as offsets from w_avg) in one pass."""

@@ -5,7 +5,6 @@ explicitly after each phase (DDP hooks do not support R1's double backward). Mod
 (w_avg, BatchNorm statistics) are averaged too, so replicas stay identical.
 """
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -154,7 +153,7 @@ class GANTrainer:
     # --- loop ----------------------------------------------------------------------------
     def train(self) -> None:
         cfg, acc = self.cfg, self.accelerator
-        acc.init_trackers("tensorboard", config=_flat_hparams(cfg.to_dict()))
+        acc.init_trackers("tensorboard", config=train_state.flat_hparams(cfg.to_dict()))
         images_per_step = cfg.batch_size * cfg.grad_accum * acc.num_processes
         if acc.is_main_process:
             self.log(f"training {cfg.model.arch} at {cfg.model.resolution} px on {self.num_train} images, "
@@ -199,16 +198,7 @@ class GANTrainer:
 
     def check_replicas(self) -> None:
         """Raise if data-parallel replicas have drifted apart (they must hold identical weights)."""
-        acc = self.accelerator
-        if acc.num_processes == 1:
-            return
-        sums = torch.stack([torch.cat([t.detach().double().flatten() for t in m.state_dict().values()
-                                       if t.is_floating_point()]).sum() for m in self._models().values()])
-        gathered = acc.gather(sums.unsqueeze(0))
-        if not torch.equal(gathered.min(0).values, gathered.max(0).values):
-            raise RuntimeError(f"data-parallel replicas diverged at step {self.step}: {gathered.tolist()}")
-        if acc.is_main_process:
-            self.log(f"step {self.step}: {acc.num_processes} replicas identical")
+        train_state.check_replicas(self.accelerator, self._models().values(), self.step, self.log)
 
     def save(self) -> None:
         acc = self.accelerator
@@ -245,13 +235,3 @@ class GANTrainer:
         if self.accelerator.is_main_process:
             self.log(f"resumed from {folder} at step {self.step}")
 
-
-def _flat_hparams(d: dict, prefix: str = "") -> dict:
-    """TensorBoard hparams want scalars: flatten nested dicts and stringify the rest."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat_hparams(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
-    return out

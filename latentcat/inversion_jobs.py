@@ -115,7 +115,8 @@ def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
             raise UserError("--init encoder needs a trained encoder (--encoder CKPT)")
         if space == "z":
             raise UserError("the encoder predicts w+ codes: use --latent w+ (or w) with --init encoder")
-        ws = session.encoder(images)
+        with torch.no_grad():
+            ws = session.encoder(images)
         return ws if space == "w+" else ws.mean(dim=1)
     latent, file_space, _ = load_latent(init, session.fingerprint, session.latent_shapes())
     if file_space != space:
@@ -129,13 +130,16 @@ class StepHook:
     def __init__(self, session: Session, batch: list[Input], targets: torch.Tensor, out: Path | None):
         self.session, self.batch, self.targets, self.out = session, batch, targets, out
         self.records = [{"step": []} for _ in batch]
+        self.seconds = 0.0  # time spent here, kept out of the reported inversion time
 
     def record(self, steps_done: int, images: torch.Tensor):
+        tic = time.perf_counter()
         for rec, metrics in zip(self.records, reconstruction_metrics(images.cpu(), self.targets.cpu(),
                                                                     self.session.metric_network)):
             rec["step"].append(steps_done)
             for key in ("mse", "psnr", "ssim", "lpips"):
                 rec.setdefault(key, []).append(metrics[key])
+        self.seconds += time.perf_counter() - tic
 
     def __call__(self, step: int, render: Callable[[], torch.Tensor]):
         done, s = step + 1, self.session
@@ -143,10 +147,12 @@ class StepHook:
         rec = s.record_every and (done % s.record_every == 0 or done == s.config.optimizer.steps)
         if not (save or rec):
             return
+        tic = time.perf_counter()
         images = render()
         if save:
             for inp, img in zip(self.batch, images):
                 save_png(self.out / "frames" / f"{inp.name}-step{done:05d}.png", to_pil(img))
+        self.seconds += time.perf_counter() - tic
         if rec:
             self.record(done, images)
 
@@ -159,14 +165,14 @@ def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None
         batch = photos[start:start + session.batch_size]
         targets = torch.stack([inp.image for inp in batch]).to(session.device)
         hook = StepHook(session, batch, targets, out)
+        tic = time.perf_counter()
         init = start_latents(session, targets)
         if session.record_every:
             with torch.no_grad():
                 hook.record(0, render(session.G, session.config.space, init.to(session.device)))
-        tic = time.perf_counter()
         result = invert(session.G, targets, session.config, init, network=session.network,
                         on_step=hook, progress=session.progress)
-        seconds = (time.perf_counter() - tic) / len(batch)
+        seconds = (time.perf_counter() - tic - hook.seconds) / len(batch)
         metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
         for i, inp in enumerate(batch):
             if i in result.log.failures:

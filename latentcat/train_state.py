@@ -102,3 +102,27 @@ def load_rng(folder: Path, rank: int) -> None:
         raise UserError(f"no random state for process {rank}: resume with the same number of processes", folder)
     tensors, metadata = load_tensors(path, "random state")
     set_rng_state(tensors, json.loads(metadata["rng"]))
+
+
+def check_replicas(accelerator, modules, step: int, log=print) -> None:
+    """Raise if data-parallel replicas have drifted apart (they must hold identical weights and buffers)."""
+    if accelerator.num_processes == 1:
+        return
+    sums = torch.stack([torch.cat([t.detach().double().flatten() for t in m.state_dict().values()
+                                   if t.is_floating_point()]).sum() for m in modules])
+    gathered = accelerator.gather(sums.unsqueeze(0))
+    if not torch.equal(gathered.min(0).values, gathered.max(0).values):
+        raise RuntimeError(f"data-parallel replicas diverged at step {step}: {gathered.tolist()}")
+    if accelerator.is_main_process:
+        log(f"step {step}: {accelerator.num_processes} replicas identical")
+
+
+def flat_hparams(d: dict, prefix: str = "") -> dict:
+    """TensorBoard hparams want scalars: flatten nested dicts and stringify the rest."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat_hparams(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
+    return out

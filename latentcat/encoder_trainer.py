@@ -1,0 +1,223 @@
+"""The encoder training loop: Accelerate (DDP across processes, mixed precision, gradient accumulation), the
+frozen generator and the photos resident on the device, validation metrics and grids in TensorBoard, and
+pickle-free checkpoints that resume exactly."""
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm import tqdm
+
+from encoder.config import EncoderConfig, encoder_config_from_dict
+from encoder.model import WPlusEncoder
+from encoder.training import EncoderObjective, EncoderTrainingConfig, synthetic_pairs
+from inversion.feature_networks import build_feature_network, metric_backbone_for, read_state_dict
+from inversion.metrics import reconstruction_metrics
+from latentcat import train_state
+from latentcat.checkpoints import fingerprint
+from latentcat.datasets import load_images
+from latentcat.encoder_files import save_encoder
+from latentcat.errors import UserError
+from latentcat.files import write_json
+from latentcat.gan_trainer import sample_real
+from latentcat.generator_files import load_generator
+from latentcat.images import image_grid, save_png, uint8_to_float
+
+VAL_IMAGES = 8  # real and synthetic each, in the fixed validation batch
+
+
+@dataclass(frozen=True)
+class EncoderRunConfig:
+    """One encoder run. `batch_size` is per process and micro-step."""
+    generator: str
+    data: str
+    out: str
+    model: EncoderConfig
+    training: EncoderTrainingConfig
+    steps: int
+    batch_size: int = 16
+    grad_accum: int = 1
+    mixed_precision: str = "no"
+    perceptual: str = "stlpips-alex"
+    backbone_weights: str | None = None
+    seed: int = 0
+    val_fraction: float = 0.05
+    log_every: int = 50
+    val_every: int = 500
+    checkpoint_every: int = 500
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
+            raise ValueError("steps, batch_size and grad_accum must be positive")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
+        for name in ("log_every", "val_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class EncoderTrainer:
+    def __init__(self, cfg: EncoderRunConfig, resume: bool = False, log=print):
+        self.cfg, self.log = cfg, log
+        self.out = Path(cfg.out)
+        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard",
+                                       gradient_accumulation_steps=cfg.grad_accum, project_dir=str(self.out),
+                                       cpu=not torch.cuda.is_available())
+        acc = self.accelerator
+        set_seed(cfg.seed)  # identical initial replicas
+        self.G = load_generator(cfg.generator, acc.device)
+        if not hasattr(self.G, "synthesis"):
+            raise UserError("the encoder predicts w+: it needs a StyleGAN2 generator, not a DCGAN", cfg.generator)
+        self.generator_fingerprint = fingerprint(self.G)
+        if (cfg.model.resolution, cfg.model.num_ws, cfg.model.w_dim) != (self.G.resolution, self.G.num_ws,
+                                                                         self.G.w_dim):
+            raise UserError("the encoder config does not match the generator's resolution and w+ shape",
+                            cfg.generator)
+        backbone = read_state_dict(cfg.backbone_weights) if cfg.backbone_weights else None
+        encoder = WPlusEncoder(cfg.model, backbone).to(acc.device)
+        encoder.w_avg.copy_(self.G.w_avg)
+        images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
+                             log=log if acc.is_main_process else (lambda *_: None))
+        self.data = images.train.to(acc.device)
+        self.num_train = images.train.shape[0]
+        val = images.val if images.val is not None and len(images.val) else images.train
+        self.val_real = uint8_to_float(val[:VAL_IMAGES]).to(acc.device)
+        self.val_fake = synthetic_pairs(self.G, VAL_IMAGES, 0.0)[0]  # drawn right after set_seed: fixed
+        network = None
+        if cfg.training.perceptual_weight > 0:
+            network = build_feature_network(cfg.perceptual, device=acc.device)
+        self.metric = build_feature_network(metric_backbone_for(cfg.perceptual if network else None),
+                                            device=acc.device)
+        self.objective = EncoderObjective(self.G, cfg.training, network)
+        optimizer = torch.optim.Adam(encoder.parameters(), lr=cfg.training.lr)
+        self.encoder, self.optimizer = acc.prepare(encoder, optimizer)
+        self.step = 0
+        if resume and (folder := train_state.latest_checkpoint(self.out)) is not None:
+            self._load(folder)
+        else:
+            set_seed(cfg.seed * 1000 + 1 + acc.process_index)  # each process draws its own batches
+        if acc.is_main_process:
+            write_json(self.out / "config.json", {**cfg.to_dict(), "generator_fingerprint": self.generator_fingerprint})
+
+    @property
+    def unwrapped(self) -> WPlusEncoder:
+        return self.accelerator.unwrap_model(self.encoder)
+
+    def _unlock(self) -> None:
+        every = self.cfg.training.progressive_every
+        if self.cfg.model.progressive:
+            self.unwrapped.unlock(1 + self.step // every if every else self.cfg.model.num_ws)
+
+    def train_step(self) -> dict:
+        cfg, acc = self.cfg, self.accelerator
+        self._unlock()
+        self.encoder.train()
+        num_fake = self.objective.split(cfg.batch_size)
+        logs = {}
+        for _ in range(cfg.grad_accum):
+            with acc.accumulate(self.encoder):
+                real = sample_real(self.data, cfg.batch_size - num_fake)
+                with acc.autocast():
+                    loss, parts = self.objective.loss(self.encoder, real, num_fake)
+                acc.backward(loss)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            for k, v in parts.items():
+                logs[f"loss/{k}"] = logs.get(f"loss/{k}", 0) + v.float() / cfg.grad_accum
+        self.step += 1
+        return logs
+
+    def train(self) -> None:
+        cfg, acc = self.cfg, self.accelerator
+        acc.init_trackers("tensorboard", config=train_state.flat_hparams(cfg.to_dict()))
+        images_per_step = cfg.batch_size * cfg.grad_accum * acc.num_processes
+        if acc.is_main_process:
+            self.log(f"training a {cfg.model.backbone} {cfg.model.head} encoder for {cfg.generator} on "
+                     f"{self.num_train} photos, {images_per_step} images/step "
+                     f"({self.objective.split(cfg.batch_size)} synthetic per micro-batch), "
+                     f"{acc.num_processes} process(es) on {acc.device}")
+        running, since, t0 = {}, 0, time.perf_counter()
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="encoder", unit="step",
+                   disable=not acc.is_main_process)
+        while self.step < cfg.steps:
+            for k, v in self.train_step().items():
+                running[k] = running.get(k, 0) + v
+            since += 1
+            bar.update(1)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                elapsed = time.perf_counter() - t0
+                scalars = {k: float(v) / since for k, v in running.items()}
+                scalars["speed/images_per_s"] = since * images_per_step / elapsed
+                if not all(math.isfinite(v) for v in scalars.values()):
+                    raise UserError(f"training diverged at step {self.step} (non-finite loss: {scalars}); "
+                                    f"resume from the last checkpoint with a lower --lr", self.out)
+                acc.log(scalars, step=self.step)
+                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items() if k.startswith("loss")})
+                running, since, t0 = {}, 0, time.perf_counter()
+            if self.step % cfg.val_every == 0 or self.step == cfg.steps:
+                self.validate()
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self.save()
+        bar.close()
+        acc.end_training()
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Metrics and a grid (photo | reconstruction) on the fixed validation batch; main process only."""
+        if not self.accelerator.is_main_process:
+            return {}
+        E = self.unwrapped.eval()
+        scalars = {}
+        rows = []
+        for name, images in (("real", self.val_real), ("synthetic", self.val_fake)):
+            recon = self.G.synthesis(E(images).float(), noise_mode="const")
+            metrics = reconstruction_metrics(recon.cpu(), images.cpu(), self.metric)
+            for key in ("mse", "lpips"):
+                scalars[f"val_{name}/{key}"] = float(np.mean([m[key] for m in metrics]))
+            rows += [img for pair in zip(images, recon) for img in pair]
+        grid = image_grid(torch.stack(rows), nrow=4)
+        save_png(self.out / "samples" / f"val-{self.step:07d}.png", grid)
+        self.accelerator.log(scalars, step=self.step)
+        writer = self.accelerator.get_tracker("tensorboard", unwrap=True)
+        writer.add_image("val/photo_reconstruction", np.asarray(grid), self.step, dataformats="HWC")
+        return scalars
+
+    def save(self) -> None:
+        acc = self.accelerator
+        train_state.check_replicas(acc, [self.encoder], self.step, self.log)
+        train_state.save_rng(self.out, self.step, acc.process_index)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            E = self.unwrapped
+            tensors = {f"E.{k}": v for k, v in E.state_dict().items()}
+            opt_tensors, opt_meta = train_state.flatten_optimizer("opt", self.optimizer.state_dict())
+            tensors.update(opt_tensors)
+            meta = {"step": self.step, "model": dataclasses.asdict(self.cfg.model), "opt": opt_meta,
+                    "generator_fingerprint": self.generator_fingerprint}
+            save_encoder(self.out / "encoder.safetensors", E, self.generator_fingerprint,
+                         extra={"step": str(self.step)})
+            train_state.save_main_state(self.out, self.step, tensors, meta)
+        acc.wait_for_everyone()
+
+    def _load(self, folder: Path) -> None:
+        tensors, meta = train_state.load_main_state(folder)
+        if encoder_config_from_dict(meta["model"]) != self.cfg.model:
+            raise UserError(f"checkpoint was trained with {meta['model']}, not {dataclasses.asdict(self.cfg.model)}",
+                            folder)
+        if meta.get("generator_fingerprint") != self.generator_fingerprint:
+            raise UserError("checkpoint was trained for another generator", folder)
+        device = self.accelerator.device
+        self.unwrapped.load_state_dict({k[2:]: v.to(device) for k, v in tensors.items() if k.startswith("E.")})
+        self.optimizer.load_state_dict(train_state.unflatten_optimizer("opt", tensors, meta["opt"]))
+        self.step = int(meta["step"])
+        train_state.load_rng(folder, self.accelerator.process_index)
+        if self.accelerator.is_main_process:
+            self.log(f"resumed from {folder} at step {self.step}")
