@@ -24,6 +24,7 @@ test: install
 bench: install
 	$(PY) bench/generator_speed.py --out bench/results
 	$(PY) bench/invert_speed.py --out bench/results
+	$(PY) bench/encoder_speed.py --out bench/results
 
 clean:
 	rm -rf $(DEMO) .pytest_cache

@@ -64,10 +64,11 @@ class WPlusEncoder(nn.Module):
         n, d = config.num_ws, config.w_dim
         if config.head == "pyramid":
             # deepest first: stage i (0-based) has stride 4 * 2^i
-            deep = [(channels[i], config.resolution // (4 * 2 ** i)) for i in reversed(range(config.depth))][:3]
+            self.levels = style_levels(n)
+            used = min(max(self.levels) + 1, config.depth)  # small generators have no fine styles
+            deep = [(channels[i], config.resolution // (4 * 2 ** i)) for i in reversed(range(config.depth))][:used]
             self.lateral = nn.ModuleList([nn.Conv2d(c, PYRAMID_CHANNELS, 1) for c, _ in deep])
             sizes = [size for _, size in deep]
-            self.levels = style_levels(n)
             self.styles = nn.ModuleList([MapToStyle(PYRAMID_CHANNELS, d, max(sizes[min(lv, len(sizes) - 1)], 1))
                                          for lv in self.levels])
         else:

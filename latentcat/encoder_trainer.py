@@ -132,6 +132,7 @@ class EncoderTrainer:
                 self.optimizer.zero_grad(set_to_none=True)
             for k, v in parts.items():
                 logs[f"loss/{k}"] = logs.get(f"loss/{k}", 0) + v.float() / cfg.grad_accum
+        train_state.average_buffers(acc, [self.unwrapped])  # BatchNorm statistics: the same on every replica
         self.step += 1
         return logs
 

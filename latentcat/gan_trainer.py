@@ -115,14 +115,6 @@ class GANTrainer:
         for p, g in zip(params, flat.split([p.numel() for p in params])):
             p.grad.copy_(g.view_as(p))
 
-    def _average_buffers(self) -> None:
-        if self.accelerator.num_processes == 1:
-            return
-        for module in (self.G, self.D):
-            for b in module.buffers():
-                if b.is_floating_point():
-                    b.copy_(self._reduce_mean(b))
-
     # --- one step ------------------------------------------------------------------------
     def _phase(self, optimizer, module, loss_fn, logs: dict) -> None:
         """Accumulate gradients over micro-batches, average them across processes, take one step."""
@@ -143,8 +135,7 @@ class GANTrainer:
         batch = lambda: sample_real(self.data, cfg.batch_size)  # noqa: E731
         self._phase(self.opt_d, self.D, lambda: self.objective.discriminator_loss(batch(), step), logs)
         self._phase(self.opt_g, self.G, lambda: self.objective.generator_loss(cfg.batch_size, step), logs)
-        with torch.no_grad():
-            self._average_buffers()
+        train_state.average_buffers(self.accelerator, (self.G, self.D))
         images_per_step = cfg.batch_size * cfg.grad_accum * self.accelerator.num_processes
         self.step += 1
         update_ema(self.G_ema, self.G, cfg.training.ema_beta(images_per_step, self.step * images_per_step))

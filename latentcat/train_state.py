@@ -104,6 +104,17 @@ def load_rng(folder: Path, rank: int) -> None:
     set_rng_state(tensors, json.loads(metadata["rng"]))
 
 
+@torch.no_grad()
+def average_buffers(accelerator, modules) -> None:
+    """Average floating buffers (w_avg, BatchNorm statistics) across processes, so replicas stay identical."""
+    if accelerator.num_processes == 1:
+        return
+    for module in modules:
+        for b in module.buffers():
+            if b.is_floating_point():
+                b.copy_(accelerator.reduce(b, reduction="mean"))
+
+
 def check_replicas(accelerator, modules, step: int, log=print) -> None:
     """Raise if data-parallel replicas have drifted apart (they must hold identical weights and buffers)."""
     if accelerator.num_processes == 1:

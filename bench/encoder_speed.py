@@ -1,0 +1,80 @@
+"""Encoder speed at 64 px: inference images/s at batch 1 and 32, and training images/s.
+
+    python bench/encoder_speed.py --out bench/results     # CPU, or the GPU if there is one
+Targets at batch 32: >= 100 images/s on CPU; >= 5,000 on an H100.
+Results go to OUT/encoder_speed-<device>.json; nothing here is a test.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.timing import machine, timed  # noqa: E402
+from encoder.config import EncoderConfig  # noqa: E402
+from encoder.model import WPlusEncoder  # noqa: E402
+from encoder.training import EncoderObjective, EncoderTrainingConfig  # noqa: E402
+from inversion.feature_networks import build_feature_network  # noqa: E402
+from latentcat.files import write_json  # noqa: E402
+from latentcat.generator_files import load_generator  # noqa: E402
+
+DEFAULT_GENERATOR = Path(__file__).resolve().parents[1] / "checkpoints" / "stylegan2-cat64.safetensors"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="bench/results", help="folder for the JSON results")
+    parser.add_argument("--generator", default=str(DEFAULT_GENERATOR), help="64 px generator (sets w+ shape)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="minimum timing window per measurement")
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    gpu = device.type == "cuda"
+    G = load_generator(args.generator, device)
+    config = EncoderConfig(resolution=G.resolution, num_ws=G.num_ws, w_dim=G.w_dim)
+    E = WPlusEncoder(config).to(device).eval()
+    results = {**machine(device), "encoder": "resnet18, pyramid head, depth 3", "resolution": G.resolution,
+               "parameters_m": sum(p.numel() for p in E.parameters()) / 1e6, "inference": [], "training": []}
+    dtype = torch.bfloat16 if gpu else torch.float32
+    for batch in ([1, 32, 256] if gpu else [1, 32]):
+        x = torch.rand(batch, 3, G.resolution, G.resolution, device=device) * 2 - 1
+
+        def forward():
+            with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=gpu):
+                E(x)
+
+        seconds = timed(forward, device, args.seconds)
+        results["inference"].append({"batch": batch, "dtype": str(dtype).split(".")[-1],
+                                     "images_per_s": batch / seconds})
+        print(json.dumps(results["inference"][-1]))
+    E.train()
+    objective = EncoderObjective(G, EncoderTrainingConfig(), build_feature_network("stlpips-alex", device=device))
+    optimizer = torch.optim.Adam(E.parameters(), lr=1e-4)
+    batch = 64 if gpu else 16
+    real = torch.rand(batch - objective.split(batch), 3, G.resolution, G.resolution, device=device) * 2 - 1
+
+    def train_step():
+        with torch.autocast(device.type, dtype=dtype, enabled=gpu):
+            loss, _ = objective.loss(E, real, objective.split(batch))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    seconds = timed(train_step, device, args.seconds)
+    results["training"].append({"batch": batch, "dtype": str(dtype).split(".")[-1], "seconds_per_step": seconds,
+                                "images_per_s": batch / seconds,
+                                "includes": "generating the synthetic half, encoder, G and stlpips-alex losses"})
+    print(json.dumps(results["training"][-1]))
+    rate = next(r["images_per_s"] for r in results["inference"] if r["batch"] == 32)
+    target = 5000 if gpu else 100
+    results["target"] = {"metric": "inference images/s at batch 32", "value": rate,
+                         "target": f">= {target}", "met": rate >= target}
+    out = Path(args.out) / f"encoder_speed-{'gpu' if gpu else 'cpu'}.json"
+    write_json(out, results)
+    print(json.dumps(results["target"]))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
