@@ -54,7 +54,9 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g = p.add_argument_group("optimiser")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="Adam (NVlabs schedule) or LBFGS")
     g.add_argument("--steps", type=int, default=steps, help="optimisation steps (LBFGS: iterations)")
-    g.add_argument("--lr", type=float, help="learning rate (default: 0.1 Adam, 1.0 LBFGS)")
+    g.add_argument("--lr", type=float,
+                   help="learning rate (default: Adam 0.1 from mean/random, 0.01 from an encoder or latent file; "
+                        "LBFGS 1.0)")
     g.add_argument("--lbfgs-history", type=cli.positive_int, default=20, help="LBFGS curvature pairs kept")
     g.add_argument("--warmup", type=float, default=0.05, help="Adam: fraction of steps of learning-rate warm-up")
     g.add_argument("--rampdown", type=float, default=0.25, help="Adam: final fraction of steps of cosine ramp-down")
@@ -128,7 +130,7 @@ def build_session(args) -> Session:
 
 
 def settings_of(session: Session, args) -> dict:
-    return {"inversion": dataclasses.asdict(session.config), "init": session.init,
+    return {"inversion": dataclasses.asdict(session.inversion_config()), "init": session.init,
             "perceptual": args.perceptual if session.network else None,
             "perceptual_layers": list(session.network.layers) if session.network else None,
             "metric_net": session.metric_network.name, "batch_size": session.batch_size,

@@ -142,3 +142,13 @@ def test_export_writes_fp16(generator_file, tmp_path):
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     G = load_generator(tmp_path / "small.safetensors")
     assert next(G.parameters()).dtype == torch.float32
+
+
+def test_demo_examples_are_made_from_shippable_sources(generator_file, tmp_path):
+    from latentcat.examples import write_examples
+    from latentcat.sketches import load_sketch
+    written = write_examples(tmp_path, generator_file)
+    assert sorted(p.name for p in written) == ["chelsea.png", "sample-a.png", "sample-b.png", "scribble.png"]
+    assert Image.open(tmp_path / "photos" / "chelsea.png").size == (300, 300)
+    sketch, mask, _ = load_sketch(tmp_path / "scribble.png", 64)
+    assert 0.1 < float(mask.mean()) < 0.6  # strokes, not a filled square nor nothing
