@@ -2,8 +2,6 @@
 frozen generator and the photos resident on the device, validation metrics and grids in TensorBoard, and
 pickle-free checkpoints that resume exactly."""
 import dataclasses
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +9,6 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
-from tqdm import tqdm
 
 from encoder.config import EncoderConfig, encoder_config_from_dict
 from encoder.model import WPlusEncoder
@@ -27,6 +24,7 @@ from latentcat.files import write_json
 from latentcat.gan_trainer import sample_real
 from latentcat.generator_files import load_generator
 from latentcat.images import image_grid, save_png, uint8_to_float
+from latentcat.training_loop import TrainingLoop, check_run_settings
 
 VAL_IMAGES = 8  # real and synthetic each, in the fixed validation batch
 
@@ -52,19 +50,15 @@ class EncoderRunConfig:
     checkpoint_every: int = 500
 
     def __post_init__(self):
-        if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
-            raise ValueError("steps, batch_size and grad_accum must be positive")
-        if self.mixed_precision not in ("no", "bf16", "fp16"):
-            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
-        for name in ("log_every", "val_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive")
+        check_run_settings(self, ("log_every", "val_every", "checkpoint_every"))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-class EncoderTrainer:
+class EncoderTrainer(TrainingLoop):
+    description = "encoder"
+
     def __init__(self, cfg: EncoderRunConfig, resume: bool = False, log=print):
         self.cfg, self.log = cfg, log
         self.out = Path(cfg.out)
@@ -136,42 +130,16 @@ class EncoderTrainer:
         self.step += 1
         return logs
 
-    def train(self) -> None:
-        cfg, acc = self.cfg, self.accelerator
-        acc.init_trackers("tensorboard", config=train_state.flat_hparams(cfg.to_dict()))
-        images_per_step = cfg.batch_size * cfg.grad_accum * acc.num_processes
-        if acc.is_main_process:
-            self.log(f"training a {cfg.model.backbone} {cfg.model.head} encoder for {cfg.generator} on "
-                     f"{self.num_train} photos, {images_per_step} images/step "
-                     f"({self.objective.split(cfg.batch_size)} synthetic per micro-batch), "
-                     f"{acc.num_processes} process(es) on {acc.device}")
-        running, since, t0 = {}, 0, time.perf_counter()
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="encoder", unit="step",
-                   disable=not acc.is_main_process)
-        while self.step < cfg.steps:
-            for k, v in self.train_step().items():
-                running[k] = running.get(k, 0) + v
-            since += 1
-            bar.update(1)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                elapsed = time.perf_counter() - t0
-                scalars = {k: float(v) / since for k, v in running.items()}
-                scalars["speed/images_per_s"] = since * images_per_step / elapsed
-                if not all(math.isfinite(v) for v in scalars.values()):
-                    raise UserError(f"training diverged at step {self.step} (non-finite loss: {scalars}); "
-                                    f"resume from the last checkpoint with a lower --lr", self.out)
-                acc.log(scalars, step=self.step)
-                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items() if k.startswith("loss")})
-                running, since, t0 = {}, 0, time.perf_counter()
-            if self.step % cfg.val_every == 0 or self.step == cfg.steps:
-                self.validate()
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
-                self.save()
-        bar.close()
-        acc.end_training()
+    @property
+    def evaluate_every(self) -> int:
+        return self.cfg.val_every
+
+    def describe(self) -> str:
+        return (f"training a {self.cfg.model.backbone} {self.cfg.model.head} encoder for {self.cfg.generator} on "
+                f"{self.num_train} photos ({self.objective.split(self.cfg.batch_size)} synthetic per micro-batch)")
 
     @torch.no_grad()
-    def validate(self) -> dict:
+    def evaluate(self) -> dict:
         """Metrics and a grid (photo | reconstruction) on the fixed validation batch; main process only."""
         if not self.accelerator.is_main_process:
             return {}

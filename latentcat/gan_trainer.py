@@ -5,8 +5,6 @@ explicitly after each phase (DDP hooks do not support R1's double backward). Mod
 (w_avg, BatchNorm statistics) are averaged too, so replicas stay identical.
 """
 import dataclasses
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
-from tqdm import tqdm
 
 from generators import build_discriminator, build_generator, generator_config_from_dict
 from generators.training import GANTrainingConfig, build_objective, make_ema, update_ema
@@ -25,6 +22,7 @@ from latentcat.files import write_json
 from latentcat.generator_files import save_generator
 from latentcat.images import image_grid, save_png, uint8_to_float
 from latentcat.sampling import generate
+from latentcat.training_loop import TrainingLoop, check_run_settings
 
 
 @dataclass(frozen=True)
@@ -48,13 +46,7 @@ class GANRunConfig:
     channels_last: bool = False
 
     def __post_init__(self):
-        if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
-            raise ValueError("steps, batch_size and grad_accum must be positive")
-        if self.mixed_precision not in ("no", "bf16", "fp16"):
-            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
-        for name in ("log_every", "sample_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive")
+        check_run_settings(self, ("log_every", "sample_every", "checkpoint_every"))
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -70,7 +62,7 @@ def sample_real(data: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.where(flip, x.flip(3), x)
 
 
-class GANTrainer:
+class GANTrainer(TrainingLoop):
     def __init__(self, cfg: GANRunConfig, resume: bool = False, log=print):
         self.cfg, self.log = cfg, log
         self.out = Path(cfg.out)
@@ -141,41 +133,17 @@ class GANTrainer:
         update_ema(self.G_ema, self.G, cfg.training.ema_beta(images_per_step, self.step * images_per_step))
         return logs
 
-    # --- loop ----------------------------------------------------------------------------
-    def train(self) -> None:
-        cfg, acc = self.cfg, self.accelerator
-        acc.init_trackers("tensorboard", config=train_state.flat_hparams(cfg.to_dict()))
-        images_per_step = cfg.batch_size * cfg.grad_accum * acc.num_processes
-        if acc.is_main_process:
-            self.log(f"training {cfg.model.arch} at {cfg.model.resolution} px on {self.num_train} images, "
-                     f"{images_per_step} images/step, {acc.num_processes} process(es) on {acc.device}")
-        running, since, t0 = {}, 0, time.perf_counter()
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not acc.is_main_process)
-        while self.step < cfg.steps:
-            for k, v in self.train_step().items():
-                running[k] = running.get(k, 0) + v
-            since += 1
-            bar.update(1)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                elapsed = time.perf_counter() - t0
-                scalars = {k: float(v) / since for k, v in running.items()}
-                scalars["speed/images_per_s"] = since * images_per_step / elapsed
-                scalars["progress/kimg"] = self.step * images_per_step / 1000
-                if not all(math.isfinite(v) for v in scalars.values()):
-                    raise UserError(f"training diverged at step {self.step} (non-finite loss: {scalars}); "
-                                    f"resume from the last checkpoint with a lower --lr", self.out)
-                acc.log(scalars, step=self.step)
-                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items() if k.startswith("loss")})
-                running, since, t0 = {}, 0, time.perf_counter()
-            if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
-                self._log_samples()
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
-                self.save()
-        bar.close()
-        acc.end_training()
+    # --- what the shared loop needs ---------------------------------------------------------
+    @property
+    def evaluate_every(self) -> int:
+        return self.cfg.sample_every
+
+    def describe(self) -> str:
+        return f"training {self.cfg.model.arch} at {self.cfg.model.resolution} px on {self.num_train} images"
 
     @torch.no_grad()
-    def _log_samples(self) -> None:
+    def evaluate(self) -> None:
+        """The fixed-z sample grid of the EMA generator, to samples/ and TensorBoard."""
         if not self.accelerator.is_main_process:
             return
         grid = image_grid(generate(self.G_ema, self.fixed_z, truncation=1.0))  # fixed noise: no RNG drawn
