@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from inversion.edits import arithmetic, crossover, interpolation_frames
-from inversion.feature_networks import BACKBONES, build_feature_network, metric_backbone_for
+from inversion.feature_networks import BACKBONES, DEFAULT_PERCEPTUAL, build_feature_network, metric_backbone_for
 from inversion.invert import InversionConfig
 from inversion.latents import INITS, SPACES, to_codes
 from inversion.losses import LossWeights
@@ -24,8 +24,8 @@ from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator
 from latentcat.images import IMAGE_SUFFIXES, image_grid, list_files, save_gif, save_png, to_pil
-from latentcat.inversion_jobs import (Input, Session, draw_sketches, invert_inputs, latents_of, read_inputs, write_comparison_grid,
-                                      write_inverted, write_loss_curve, write_metric_curve)
+from latentcat.inversion_jobs import (Input, Session, draw_sketches, latents_of, read_inputs, write_comparison_grid,
+                                      write_inverted, write_loss_curve, write_metric_curve, invert_inputs)
 from latentcat.latent_files import SUFFIX
 from latentcat.sampling import generate, sample_latents, write_samples
 from latentcat.summary import describe_generator, prepare_output_dir, write_summary
@@ -45,8 +45,8 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g = p.add_argument_group("latent and start")
     g.add_argument("--latent", choices=SPACES, help="latent space to optimise (default: w+; z for a DCGAN)")
     g.add_argument("--init", metavar="{mean,random,encoder,FILE}",
-                   help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a dead point: a seeded random z), a seeded random "
-                        "sample, the encoder, or a saved latent file")
+                   help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a dead "
+                        "point: a seeded random z), a seeded random sample, the encoder, or a saved latent file")
     g.add_argument("--encoder", metavar="CKPT", help="trained w+ encoder (train.py encoder) for --init encoder")
     g.add_argument("--optimize-noise", action="store_true",
                    help="also optimise StyleGAN2's noise maps (with NVlabs' noise regularisation)")
@@ -54,9 +54,7 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g = p.add_argument_group("optimiser")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="Adam (NVlabs schedule) or LBFGS")
     g.add_argument("--steps", type=int, default=steps, help="optimisation steps (LBFGS: iterations)")
-    g.add_argument("--lr", type=float,
-                   help="learning rate (default: Adam 0.1 from mean/random, 0.01 from an encoder or latent file; "
-                        "LBFGS 1.0)")
+    g.add_argument("--lr", type=float, help="learning rate (default: 0.1 Adam, 1.0 LBFGS)")
     g.add_argument("--lbfgs-history", type=cli.positive_int, default=20, help="LBFGS curvature pairs kept")
     g.add_argument("--warmup", type=float, default=0.05, help="Adam: fraction of steps of learning-rate warm-up")
     g.add_argument("--rampdown", type=float, default=0.25, help="Adam: final fraction of steps of cosine ramp-down")
@@ -68,7 +66,9 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g = p.add_argument_group("loss (each weight may be 0)")
     g.add_argument("--pixel", choices=("l1", "l2"), default="l2", help="pixel loss norm")
     g.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the pixel loss")
-    g.add_argument("--perceptual", choices=BACKBONES, default="stlpips-vgg", help="perceptual loss network")
+    g.add_argument("--perceptual", choices=BACKBONES, default=DEFAULT_PERCEPTUAL,
+                   help="perceptual loss network (the encoder's training default too, so refinement continues "
+                        "what the encoder learnt)")
     g.add_argument("--perceptual-weight", type=float, default=1.0, help="weight of the perceptual loss")
     g.add_argument("--perceptual-layers", metavar="L1,L2",
                    help="layers, e.g. conv1_1,conv3_2 for vgg16 (default: Image2StyleGAN's for vgg16, "
@@ -82,7 +82,7 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g.add_argument("--noise-weight", type=float, default=1e5, help="noise regularisation (with --optimize-noise)")
     g = p.add_argument_group("measuring and saving")
     g.add_argument("--metric-net", choices=BACKBONES,
-                   help="perceptual metric network (default: stlpips-alex, or stlpips-vgg if the loss uses alex)")
+                   help="perceptual metric network (default: stlpips-vgg, or stlpips-alex if the loss uses a VGG)")
     g.add_argument("--save-every", type=int, default=0, metavar="K", help="write frames/ every K steps (0: off)")
     g.add_argument("--record-every", type=int, default=0, metavar="K",
                    help="record metrics every K steps into the summary and metrics.png (0: off)")
@@ -130,7 +130,7 @@ def build_session(args) -> Session:
 
 
 def settings_of(session: Session, args) -> dict:
-    return {"inversion": dataclasses.asdict(session.inversion_config()), "init": session.init,
+    return {"inversion": dataclasses.asdict(session.config), "init": session.init,
             "perceptual": args.perceptual if session.network else None,
             "perceptual_layers": list(session.network.layers) if session.network else None,
             "metric_net": session.metric_network.name, "batch_size": session.batch_size,

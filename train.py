@@ -9,6 +9,7 @@ import sys
 from generators import preset, PRESETS, StyleGAN2Config
 from generators.augment import parse_policy
 from generators.training import GANTrainingConfig
+from inversion.feature_networks import BACKBONES, DEFAULT_PERCEPTUAL
 from latentcat import cli
 from latentcat.checkpoints import load_tensors, save_tensors
 from latentcat.datasets import read_folder, write_folder, write_pack
@@ -90,8 +91,8 @@ def add_encoder(sub):
     p.add_argument("--style-mixing", type=float, default=0.9, help="probability of style mixing in generated w+")
     p.add_argument("--latent-weight", type=float, default=1.0, help="w+ L2 on generated pairs")
     p.add_argument("--pixel-weight", type=float, default=1.0, help="pixel L2 of the reconstruction")
-    p.add_argument("--perceptual", default="stlpips-alex", choices=["stlpips-alex", "stlpips-vgg", "lpips-alex",
-                                                                    "lpips-vgg", "vgg16"], help="perceptual network")
+    p.add_argument("--perceptual", default=DEFAULT_PERCEPTUAL, choices=BACKBONES,
+                   help="perceptual loss network (the inversion default too)")
     p.add_argument("--perceptual-weight", type=float, default=0.8, help="perceptual loss of the reconstruction")
     p.add_argument("--mean-weight", type=float, default=0.01, help="real photos: L2 of predicted w+ to w_avg")
     p.add_argument("--val-fraction", type=float, default=0.05, help="held-out share when --data is a raw folder")
@@ -138,7 +139,8 @@ def cmd_generator(args):
     from latentcat.gan_trainer import GANRunConfig, GANTrainer  # imports Accelerate: only when training
     _, lr, betas = ARCH_DEFAULTS[args.arch]
     training = cli.config_from_flags(
-        GANTrainingConfig, lr=lr if args.lr is None else args.lr, betas=betas, r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+        GANTrainingConfig, lr=lr if args.lr is None else args.lr, betas=betas, r1_gamma=args.r1_gamma,
+        r1_interval=args.r1_interval,
         pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing, ema_kimg=args.ema_kimg,
         augment=cli.config_from_flags(parse_policy, args.augment))
     cfg = cli.config_from_flags(

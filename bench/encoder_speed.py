@@ -16,7 +16,7 @@ from bench.timing import machine, timed  # noqa: E402
 from encoder.config import EncoderConfig  # noqa: E402
 from encoder.model import WPlusEncoder  # noqa: E402
 from encoder.training import EncoderObjective, EncoderTrainingConfig  # noqa: E402
-from inversion.feature_networks import build_feature_network  # noqa: E402
+from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
 from latentcat.generator_files import load_generator  # noqa: E402
 
@@ -49,7 +49,7 @@ def main():
                                      "images_per_s": batch / seconds})
         print(json.dumps(results["inference"][-1]))
     E.train()
-    objective = EncoderObjective(G, EncoderTrainingConfig(), build_feature_network("stlpips-alex", device=device))
+    objective = EncoderObjective(G, EncoderTrainingConfig(), build_feature_network(DEFAULT_PERCEPTUAL, device=device))
     optimizer = torch.optim.Adam(E.parameters(), lr=1e-4)
     batch = 64 if gpu else 16
     real = torch.rand(batch - objective.split(batch), 3, G.resolution, G.resolution, device=device) * 2 - 1
@@ -64,7 +64,7 @@ def main():
     seconds = timed(train_step, device, args.seconds)
     results["training"].append({"batch": batch, "dtype": str(dtype).split(".")[-1], "seconds_per_step": seconds,
                                 "images_per_s": batch / seconds,
-                                "includes": "generating the synthetic half, encoder, G and stlpips-alex losses"})
+                                "includes": f"synthetic half, encoder, G, {DEFAULT_PERCEPTUAL} loss"})
     print(json.dumps(results["training"][-1]))
     rate = next(r["images_per_s"] for r in results["inference"] if r["batch"] == 32)
     target = 5000 if gpu else 100

@@ -1,4 +1,4 @@
-"""Inversion speed: optimisation steps/s at 64 px with the default loss (pixel L2 + stlpips-vgg), Adam in w+.
+"""Inversion speed: optimisation steps/s at 64 px with the default loss (pixel L2 + stlpips-alex), in w+.
 
     python bench/invert_speed.py --out bench/results     # CPU, or the GPU if there is one
 Measures batch 1 and 16 (and 64 on a GPU), plus peak memory, and checks the targets:
@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import generators as g  # noqa: E402
 from bench.timing import machine, timed  # noqa: E402
-from inversion.feature_networks import build_feature_network  # noqa: E402
+from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network  # noqa: E402
 from inversion.invert import InversionConfig, invert  # noqa: E402
 from inversion.latents import initial_latent, random_latent, render  # noqa: E402
 from inversion.optimize import OptimizerConfig  # noqa: E402
@@ -60,10 +60,10 @@ def main():
         model = args.preset
     else:
         G, model = load_generator(args.generator, device), Path(args.generator).name
-    network = build_feature_network("stlpips-vgg", device=device)
+    network = build_feature_network(DEFAULT_PERCEPTUAL, device=device)
     batches = [1, 16, 64] if gpu else [1, 16]
     results = {**machine(device), "generator": model, "resolution": G.resolution,
-               "loss": "pixel L2 + stlpips-vgg (all five taps), w+, fixed noise", "runs": []}
+               "loss": f"pixel L2 + {DEFAULT_PERCEPTUAL} (all five taps), w+, fixed noise", "runs": []}
     for optimizer in ("adam", "lbfgs"):
         for batch in batches:
             results["runs"].append(step_rate(G, network, batch, optimizer, device, args.seconds))

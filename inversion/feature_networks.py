@@ -21,6 +21,7 @@ from torch import nn
 from latentcat.errors import UserError
 
 MIN_SIDE = 32  # smallest input the trunks accept
+DEFAULT_PERCEPTUAL = "stlpips-alex"  # loss default: works offline, 3x cheaper than the VGG on a CPU
 BACKBONES = ("vgg16", "stlpips-vgg", "stlpips-alex", "lpips-vgg", "lpips-alex")
 
 # torchvision vgg16.features index of each conv; its ReLU output (index + 1) is the feature we use.
@@ -214,4 +215,4 @@ def build_feature_network(backbone: str, layers=None, vgg_weights=None, alexnet_
 
 def metric_backbone_for(loss_backbone: str | None) -> str:
     """A perceptual metric network other than the one optimised, so the metric is not the loss itself."""
-    return "stlpips-vgg" if loss_backbone == "stlpips-alex" else "stlpips-alex"
+    return "stlpips-alex" if loss_backbone in ("stlpips-vgg", "lpips-vgg", "vgg16") else "stlpips-vgg"

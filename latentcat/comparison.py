@@ -52,8 +52,6 @@ def compare(session: Session, inputs: list[Input], refine_steps: int, baseline_s
     common = sorted(set.intersection(*(set(r) for r in results.values())))
     by_method = {m: [results[m][i] for i in common] for m in METHODS}
     methods = {m: method_summary(by_method[m], runs[m].config.optimizer.steps) for m in METHODS}
-    for m in METHODS:
-        methods[m]["lr"] = runs[m].inversion_config().optimizer.base_lr
     items = [{"input": results["encoder"][i].input.path,
               "metrics": {m: results[m][i].metrics for m in METHODS},
               "seconds": {m: round(results[m][i].seconds, 4) for m in METHODS}} for i in common]

@@ -13,7 +13,7 @@ from accelerate.utils import set_seed
 from encoder.config import EncoderConfig, encoder_config_from_dict
 from encoder.model import WPlusEncoder
 from encoder.training import EncoderObjective, EncoderTrainingConfig, synthetic_pairs
-from inversion.feature_networks import build_feature_network, metric_backbone_for, read_state_dict
+from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network, metric_backbone_for, read_state_dict
 from inversion.metrics import reconstruction_metrics
 from latentcat import train_state
 from latentcat.checkpoints import fingerprint
@@ -41,7 +41,7 @@ class EncoderRunConfig:
     batch_size: int = 16
     grad_accum: int = 1
     mixed_precision: str = "no"
-    perceptual: str = "stlpips-alex"
+    perceptual: str = DEFAULT_PERCEPTUAL
     backbone_weights: str | None = None
     seed: int = 0
     val_fraction: float = 0.05

@@ -3,7 +3,6 @@
 `inversion/` does the maths on tensors; this module turns user files into those tensors and the results into
 PNGs, latent files and summary items. Every per-input problem becomes an `errors` entry, never a crash.
 """
-import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import torch
 
 from inversion.feature_networks import FeatureNetwork
 from inversion.invert import InversionConfig, InversionResult, invert
-from inversion.latents import INITS, initial_latent, render
+from inversion.latents import initial_latent, render
 from inversion.draw import fit_sketch
 from inversion.metrics import masked_l1, reconstruction_metrics
 from latentcat.errors import UserError
@@ -22,9 +21,6 @@ from latentcat.images import image_grid, load_square_rgb, pil_to_uint8, save_png
 from latentcat.latent_files import SUFFIX, is_latent_file, load_latent, save_latent
 from latentcat.plots import save_curves
 from latentcat.sketches import load_sketch, sketch_preview
-
-
-REFINE_LR = 0.01
 
 
 @dataclass
@@ -47,15 +43,6 @@ class Session:
     @property
     def fingerprint(self) -> str:
         return self.generator_info["fingerprint"]
-
-    def inversion_config(self) -> InversionConfig:
-        """The config with the learning rate resolved for this start: Adam from a good start (encoder, saved
-        latent) refines at 0.01, as In-Domain GAN inversion does; the NVlabs 0.1 is for starting from the mean
-        and throws a good start away in the first steps."""
-        opt = self.config.optimizer
-        if opt.lr is not None or opt.name != "adam" or self.init in INITS:
-            return self.config
-        return dataclasses.replace(self.config, optimizer=dataclasses.replace(opt, lr=REFINE_LR))
 
     def latent_shapes(self) -> dict[str, tuple]:
         G = self.G
@@ -183,7 +170,7 @@ def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None
         if session.record_every:
             with torch.no_grad():
                 hook.record(0, render(session.G, session.config.space, init.to(session.device)))
-        result = invert(session.G, targets, session.inversion_config(), init, network=session.network,
+        result = invert(session.G, targets, session.config, init, network=session.network,
                         on_step=hook, progress=session.progress)
         seconds = (time.perf_counter() - tic - hook.seconds) / len(batch)
         metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
@@ -277,9 +264,8 @@ def draw_sketches(session: Session, paths: list[str], samples: int, out: Path) -
             continue
         for note in notes:
             print(f"note: {note}")
-        result = fit_sketch(session.G, sketch.to(session.device), mask.to(session.device),
-                            session.inversion_config(), samples, session.seed, session.network,
-                            progress=session.progress)
+        result = fit_sketch(session.G, sketch.to(session.device), mask.to(session.device), session.config,
+                            samples, session.seed, session.network, progress=session.progress)
         ok = [k for k in range(samples) if k not in result.log.failures]
         if not ok:
             message = f"optimisation stopped: {result.log.failures[0]}"
