@@ -50,7 +50,9 @@ def test_inverting_a_generated_image_recovers_it(G, known):
     _, targets = known
     with torch.no_grad():
         start = mse(render(G, "w+", initial_latent(G, "w+", "mean", 3)), targets)
-    result = run(G, targets, "lbfgs", steps=300)
+    config = InversionConfig(space="w+", weights=PIXEL_ONLY,
+                             optimizer=OptimizerConfig(name="lbfgs", steps=500, lbfgs_history=50))
+    result = invert(G, targets, config, initial_latent(G, "w+", "mean", 3), progress=False)
     assert torch.all(mse(result.images, targets) * 100 < start), (start, mse(result.images, targets))
 
 
