@@ -20,7 +20,6 @@ from latentcat.checkpoints import fingerprint
 from latentcat.datasets import load_images
 from latentcat.encoder_files import save_encoder
 from latentcat.errors import UserError
-from latentcat.files import write_json
 from latentcat.gan_trainer import sample_real
 from latentcat.generator_files import load_generator
 from latentcat.images import image_grid, save_png, uint8_to_float
@@ -93,13 +92,7 @@ class EncoderTrainer(TrainingLoop):
         self.objective = EncoderObjective(self.G, cfg.training, network)
         optimizer = torch.optim.Adam(encoder.parameters(), lr=cfg.training.lr)
         self.encoder, self.optimizer = acc.prepare(encoder, optimizer)
-        self.step = 0
-        if resume and (folder := train_state.latest_checkpoint(self.out)) is not None:
-            self._load(folder)
-        else:
-            set_seed(cfg.seed * 1000 + 1 + acc.process_index)  # each process draws its own batches
-        if acc.is_main_process:
-            write_json(self.out / "config.json", {**cfg.to_dict(), "generator_fingerprint": self.generator_fingerprint})
+        self.start(resume, {**cfg.to_dict(), "generator_fingerprint": self.generator_fingerprint})
 
     @property
     def unwrapped(self) -> WPlusEncoder:

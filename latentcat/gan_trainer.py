@@ -18,7 +18,6 @@ from generators.training import GANTrainingConfig, build_objective, make_ema, up
 from latentcat import train_state
 from latentcat.datasets import load_images
 from latentcat.errors import UserError
-from latentcat.files import write_json
 from latentcat.generator_files import save_generator
 from latentcat.images import image_grid, save_png, uint8_to_float
 from latentcat.sampling import generate
@@ -86,13 +85,7 @@ class GANTrainer(TrainingLoop):
         self.opt_g, self.opt_d = acc.prepare(opt_g, opt_d)
         self.objective = build_objective(self.G, self.D, t, cfg.batch_size, reduce_mean=self._reduce_mean)
         self.fixed_z = torch.randn(16, self.G.z_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(acc.device)
-        self.step = 0
-        if resume and (folder := train_state.latest_checkpoint(self.out)) is not None:
-            self._load(folder)
-        else:
-            set_seed(cfg.seed * 1000 + 1 + acc.process_index)  # each process draws its own batches
-        if acc.is_main_process:
-            write_json(self.out / "config.json", cfg.to_dict())
+        self.start(resume, cfg.to_dict())
 
     # --- data-parallel helpers -------------------------------------------------------------
     def _reduce_mean(self, x: torch.Tensor) -> torch.Tensor:

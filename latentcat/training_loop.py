@@ -3,10 +3,12 @@ evaluation and checkpoints. A trainer subclasses it and provides what differs.""
 import math
 import time
 
+from accelerate.utils import set_seed
 from tqdm import tqdm
 
 from latentcat import train_state
 from latentcat.errors import UserError
+from latentcat.files import write_json
 
 
 def check_run_settings(cfg, intervals: tuple[str, ...]) -> None:
@@ -32,6 +34,17 @@ class TrainingLoop:
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def start(self, resume: bool, config: dict) -> None:
+        """Resume from the run's last checkpoint (which restores each process's RNG), or seed each process
+        for its own batches; then record the run's config."""
+        self.step = 0
+        if resume and (folder := train_state.latest_checkpoint(self.out)) is not None:
+            self._load(folder)
+        else:
+            set_seed(self.cfg.seed * 1000 + 1 + self.accelerator.process_index)
+        if self.accelerator.is_main_process:
+            write_json(self.out / "config.json", config)
 
     def train(self) -> None:
         cfg, acc = self.cfg, self.accelerator
