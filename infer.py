@@ -14,7 +14,7 @@ import torch
 from inversion.edits import arithmetic, crossover, interpolation_frames
 from inversion.feature_networks import BACKBONES, DEFAULT_PERCEPTUAL, build_feature_network, metric_backbone_for
 from inversion.invert import InversionConfig
-from inversion.latents import INITS, SPACES, to_codes
+from inversion.latents import INITS, SPACES, check_space, to_codes
 from inversion.losses import LossWeights
 from inversion.metrics import summarize
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
@@ -22,10 +22,11 @@ from latentcat import cli
 from latentcat.comparison import compare
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError
-from latentcat.generator_files import load_generator
+from latentcat.generator_files import load_generator, require_stylegan
 from latentcat.images import IMAGE_SUFFIXES, image_grid, list_files, save_gif, save_png, to_pil
-from latentcat.inversion_jobs import (Input, Session, draw_sketches, latents_of, read_inputs, write_comparison_grid,
-                                      write_inverted, write_loss_curve, write_metric_curve, invert_inputs)
+from latentcat.inversion_jobs import (Input, Session, draw_sketches, invert_inputs, latents_of, read_init_latent,
+                                      read_inputs, write_comparison_grid, write_inverted, write_loss_curve,
+                                      write_metric_curve)
 from latentcat.latent_files import SUFFIX
 from latentcat.sampling import generate, sample_latents, write_samples
 from latentcat.summary import describe_generator, prepare_output_dir, write_summary
@@ -93,12 +94,12 @@ def build_session(args) -> Session:
     device = torch.device(args.device)
     G = load_generator(args.generator, device)
     space = args.latent or G.latent_spaces[-1]
-    if space not in G.latent_spaces:
-        raise UserError(f"this {G.config.arch} generator has latent spaces {', '.join(G.latent_spaces)}; "
-                        f"--latent {space} is not one of them")
+    cli.config_from_flags(check_space, G, space)
     init = args.init or ("encoder" if args.encoder else "mean")
     if init not in INITS + ("encoder",) and not Path(init).is_file():
         raise UserError(f"--init must be mean, random, encoder or a latent file; {init} is none of them")
+    if init == "mean" and space == "z":
+        print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed {args.seed})")
     for flag in ("save_every", "record_every"):
         if getattr(args, flag) < 0:
             raise UserError(f"--{flag.replace('_', '-')} must be >= 0")
@@ -121,12 +122,15 @@ def build_session(args) -> Session:
     info = describe_generator(args.generator, G)
     encoder = None
     if args.encoder:
-        if not hasattr(G, "synthesis"):
-            raise UserError("encoders predict w+: they need a StyleGAN2 generator", args.generator)
+        require_stylegan(G, args.generator, "an encoder")
         encoder = load_encoder(args.encoder, G, info["fingerprint"], device)
-    return Session(G=G, generator_info=info, config=config, network=network, metric_network=metric, device=device,
-                   init=init, seed=args.seed, batch_size=args.batch_size, save_every=args.save_every,
-                   record_every=args.record_every, progress=not args.no_progress, encoder=encoder)
+    session = Session(G=G, generator_info=info, config=config, network=network, metric_network=metric,
+                      device=device, init=init, seed=args.seed, batch_size=args.batch_size,
+                      save_every=args.save_every, record_every=args.record_every, progress=not args.no_progress,
+                      encoder=encoder)
+    if init not in INITS + ("encoder",):
+        session.init_latent = read_init_latent(session, init)
+    return session
 
 
 def settings_of(session: Session, args) -> dict:
@@ -307,8 +311,7 @@ def cmd_mix(args):
                         f"got {len(args.inputs)}")
     session = build_session(args)
     G = session.G
-    if not hasattr(G, "synthesis"):
-        raise UserError("mix works on w+ styles: it needs a StyleGAN2 generator, not a DCGAN", args.generator)
+    require_stylegan(G, args.generator, "mix")
     layers = args.layer if args.layer else list(range(G.num_ws + 1))
     bad = [L for L in layers if not 0 <= L <= G.num_ws]
     if bad:

@@ -13,8 +13,7 @@ from inversion.feature_networks import BACKBONES, DEFAULT_PERCEPTUAL
 from latentcat import cli
 from latentcat.checkpoints import load_tensors, save_tensors
 from latentcat.datasets import read_folder, write_folder, write_pack
-from latentcat.errors import UserError
-from latentcat.generator_files import load_generator
+from latentcat.generator_files import load_generator, require_stylegan
 
 ARCH_DEFAULTS = {  # preset, lr, betas: StyleGAN2's and the course's DCGAN settings
     "stylegan2": ("stylegan2-64", 0.0025, (0.0, 0.99)),
@@ -157,8 +156,7 @@ def cmd_encoder(args):
     from encoder.training import EncoderTrainingConfig
     from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer  # imports Accelerate: only here
     G = load_generator(args.generator)
-    if not hasattr(G, "synthesis"):
-        raise UserError("the encoder predicts w+: it needs a StyleGAN2 generator, not a DCGAN", args.generator)
+    require_stylegan(G, args.generator, "an encoder")
     model = cli.config_from_flags(EncoderConfig, resolution=G.resolution, num_ws=G.num_ws, w_dim=G.w_dim,
                                   backbone=args.backbone, head=args.head, depth=args.depth,
                                   progressive=args.progressive_every > 0)

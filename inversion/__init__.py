@@ -1,1 +1,1 @@
-"""The inversion engine (latent spaces, reconstruction losses, LBFGS/Adam loop, tasks). Built in its own issue."""
+"""The inversion engine on tensors (no file I/O, no CLI): latent spaces, losses, the LBFGS/Adam loop, tasks."""

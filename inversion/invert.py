@@ -64,14 +64,19 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, init: torch.Tensor
     spread = w_spread(G) if opt.latent_noise > 0 and config.space != "z" and is_stylegan(G) else 0.0
     jitter_rng = torch.Generator(device=device).manual_seed(config.seed)
 
+    def forward(rendered: torch.Tensor):
+        """(total [N], terms, images) for the latent `rendered` (the latent itself, or a jittered copy)."""
+        codes = to_codes(G, config.space, rendered)
+        images = render_codes(G, codes, noise)
+        total, terms = loss(images, latent=latent, init=start, codes=codes, code_mean=centre, noises=noise)
+        return total, terms, images
+
     def evaluate(step: int):
         scale = noise_scale(spread, opt.latent_noise, opt.latent_noise_ramp, step / max(opt.steps, 1))
         jittered = latent
         if scale > 0:
             jittered = latent + scale * torch.randn(latent.shape, generator=jitter_rng, device=device)
-        codes = to_codes(G, config.space, jittered)
-        images = render_codes(G, codes, noise)
-        return loss(images, latent=latent, init=start, codes=codes, code_mean=centre, noises=noise)[0]
+        return forward(jittered)[0]
 
     @torch.no_grad()
     def current_images():
@@ -85,9 +90,7 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, init: torch.Tensor
 
     log = optimize(params, evaluate, opt, after_step, progress=progress)
     with torch.no_grad():
-        codes = to_codes(G, config.space, latent)
-        images = render_codes(G, codes, noise)
-        total, terms = loss(images, latent=latent, init=start, codes=codes, code_mean=centre, noises=noise)
+        total, terms, images = forward(latent)
     return InversionResult(space=config.space, latents=latent.detach().cpu(),
                            noise=[n.detach().cpu() for n in noise] if noise else None,
                            images=images.detach().cpu(), losses=total.detach().cpu(),

@@ -48,13 +48,11 @@ def initial_latent(G, space: str, init: str, num: int, seed: int = 0) -> torch.T
     """Start latents. "mean" in z is a seeded random z: z = 0 is a dead point (StyleGAN2 normalises z, so 0
     has no direction; the DCGAN's ReLUs are all off at 0 and its gradient is exactly zero)."""
     check_space(G, space)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
     if init == "mean" and space != "z":
         return mean_latent(G, space, num)
-    if init == "mean":
-        return random_latent(G, space, num, seed)
-    if init == "random":
-        return random_latent(G, space, num, seed)
-    raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    return random_latent(G, space, num, seed)
 
 
 def to_codes(G, space: str, latent: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from inversion.metrics import summarize
-from latentcat.errors import UserError
 from latentcat.inversion_jobs import Input, Inverted, Session, invert_inputs, write_comparison_grid
 from latentcat.plots import save_curves
 
@@ -39,8 +38,6 @@ def mean_curve(results: list[Inverted], metric: str) -> tuple[list[int], list[fl
 def compare(session: Session, inputs: list[Input], refine_steps: int, baseline_steps: int,
             out: Path) -> tuple[dict, list[dict], list[dict]]:
     """Run the three methods; write comparison.png and curve.png; return (methods, items, errors)."""
-    if session.encoder is None:
-        raise UserError("compare needs a trained encoder: --encoder CKPT")
     runs = {"encoder": with_run(session, "encoder", 0), "hybrid": with_run(session, "encoder", refine_steps),
             "baseline": with_run(session, "mean", baseline_steps)}
     results, errors = {}, []

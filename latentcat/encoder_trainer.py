@@ -21,7 +21,7 @@ from latentcat.datasets import load_images
 from latentcat.encoder_files import save_encoder
 from latentcat.errors import UserError
 from latentcat.gan_trainer import sample_real
-from latentcat.generator_files import load_generator
+from latentcat.generator_files import load_generator, require_stylegan
 from latentcat.images import image_grid, save_png, uint8_to_float
 from latentcat.training_loop import TrainingLoop, check_run_settings
 
@@ -67,8 +67,7 @@ class EncoderTrainer(TrainingLoop):
         acc = self.accelerator
         set_seed(cfg.seed)  # identical initial replicas
         self.G = load_generator(cfg.generator, acc.device)
-        if not hasattr(self.G, "synthesis"):
-            raise UserError("the encoder predicts w+: it needs a StyleGAN2 generator, not a DCGAN", cfg.generator)
+        require_stylegan(self.G, cfg.generator, "an encoder")
         self.generator_fingerprint = fingerprint(self.G)
         if (cfg.model.resolution, cfg.model.num_ws, cfg.model.w_dim) != (self.G.resolution, self.G.num_ws,
                                                                          self.G.w_dim):

@@ -6,4 +6,5 @@ class UserError(Exception):
 
     def __init__(self, message: str, path=None):
         self.path = str(path) if path is not None else None
+        self.reason = message  # without the path, for summaries that name the file separately
         super().__init__(f"{self.path}: {message}" if self.path else message)

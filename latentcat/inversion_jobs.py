@@ -13,7 +13,7 @@ import torch
 
 from inversion.feature_networks import FeatureNetwork
 from inversion.invert import InversionConfig, InversionResult, invert
-from inversion.latents import initial_latent, render
+from inversion.latents import INITS, initial_latent, is_stylegan, render
 from inversion.draw import fit_sketch
 from inversion.metrics import masked_l1, reconstruction_metrics
 from latentcat.errors import UserError
@@ -39,6 +39,7 @@ class Session:
     record_every: int = 0
     progress: bool = True
     encoder: Callable[[torch.Tensor], torch.Tensor] | None = None  # images -> w+; filled by the encoder
+    init_latent: torch.Tensor | None = None  # --init FILE, read once: [1, ...] in config.space
 
     @property
     def fingerprint(self) -> str:
@@ -47,7 +48,7 @@ class Session:
     def latent_shapes(self) -> dict[str, tuple]:
         G = self.G
         shapes = {"z": (G.z_dim,)}
-        if hasattr(G, "synthesis"):
+        if is_stylegan(G):
             shapes.update({"w": (G.w_dim,), "w+": (G.num_ws, G.w_dim)})
         return shapes
 
@@ -84,6 +85,12 @@ class Inverted:
     steps: int = 0
 
 
+def report(errors: list[dict], path, reason: str) -> None:
+    """One bad input: a one-line message now, an `errors` entry in the summary."""
+    print(f"error: {path}: {reason}", file=sys.stderr)
+    errors.append({"input": str(path), "error": reason})
+
+
 def read_inputs(session: Session, paths, allow_latents: bool = False) -> tuple[list[Input], list[dict]]:
     """Load every path; unusable ones become error entries, with their one-line reason."""
     inputs, errors = [], []
@@ -98,17 +105,22 @@ def read_inputs(session: Session, paths, allow_latents: bool = False) -> tuple[l
                 print(f"note: {note}")
             inputs.append(Input(index, str(path), image=uint8_to_float(pil_to_uint8(img))))
         except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
-            errors.append({"input": str(path), "error": str(e).removeprefix(f"{path}: ")})
+            report(errors, path, e.reason)
     return inputs, errors
+
+
+def read_init_latent(session: Session, path) -> torch.Tensor:
+    """The --init FILE latent [1, ...], which must be in the space being optimised."""
+    latent, file_space, _ = load_latent(path, session.fingerprint, session.latent_shapes())
+    if file_space != session.config.space:
+        raise UserError(f"holds a {file_space} latent, but --latent is {session.config.space}", path)
+    return latent
 
 
 def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
     """Where each image's optimisation starts: --init mean, random, encoder, or a latent file."""
     G, space, init = session.G, session.config.space, session.init
-    if init in ("mean", "random"):
-        if init == "mean" and space == "z":
-            print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed {session.seed})")
+    if init in INITS:
         return initial_latent(G, space, init, len(images), session.seed)
     if init == "encoder":
         if session.encoder is None:
@@ -118,9 +130,7 @@ def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             ws = session.encoder(images)
         return ws if space == "w+" else ws.mean(dim=1)
-    latent, file_space, _ = load_latent(init, session.fingerprint, session.latent_shapes())
-    if file_space != space:
-        raise UserError(f"holds a {file_space} latent, but --latent is {space}", init)
+    latent = session.init_latent
     return latent.expand(len(images), *latent.shape[1:]).clone()
 
 
@@ -176,9 +186,7 @@ def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None
         metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
         for i, inp in enumerate(batch):
             if i in result.log.failures:
-                message = f"optimisation stopped: {result.log.failures[i]}"
-                print(f"error: {inp.path}: {message}", file=sys.stderr)
-                errors.append({"input": inp.path, "error": message})
+                report(errors, inp.path, f"optimisation stopped: {result.log.failures[i]}")
                 continue
             done.append(_inverted(result, i, inp, metrics[i], hook.records[i], seconds))
     return done, errors
@@ -259,8 +267,7 @@ def draw_sketches(session: Session, paths: list[str], samples: int, out: Path) -
         try:
             sketch, mask, notes = load_sketch(path, session.G.resolution)
         except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
-            errors.append({"input": str(path), "error": str(e).removeprefix(f"{path}: ")})
+            report(errors, path, e.reason)
             continue
         for note in notes:
             print(f"note: {note}")
@@ -268,9 +275,7 @@ def draw_sketches(session: Session, paths: list[str], samples: int, out: Path) -
                             samples, session.seed, session.network, progress=session.progress)
         ok = [k for k in range(samples) if k not in result.log.failures]
         if not ok:
-            message = f"optimisation stopped: {result.log.failures[0]}"
-            print(f"error: {path}: {message}", file=sys.stderr)
-            errors.append({"input": str(path), "error": message})
+            report(errors, path, f"optimisation stopped: {result.log.failures[0]}")
             continue
         scores = masked_l1(result.images, sketch.expand_as(result.images), mask.expand(samples, -1, -1, -1))
         ranked = sorted(ok, key=lambda k: scores[k])
