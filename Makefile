@@ -4,7 +4,6 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
-ENCODER ?= checkpoints/encoder-cat64.safetensors
 
 .PHONY: install demo test bench clean
 
@@ -16,13 +15,13 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+demo: install  # infer.py's defaults: the shipped generator and its encoder
 	$(PY) infer.py sample --num 16 --seed 0 --truncation 0.7 --out $(DEMO)/samples
 	$(PY) -m latentcat.examples $(DEMO)/examples
-	$(PY) infer.py compare $(DEMO)/examples/photos --encoder $(ENCODER) --refine-steps 50 --baseline-steps 200 \
+	$(PY) infer.py compare $(DEMO)/examples/photos --refine-steps 50 --baseline-steps 200 \
 	    --record-every 10 --no-progress --out $(DEMO)/compare
 	$(PY) infer.py interpolate $(DEMO)/examples/photos/chelsea.png $(DEMO)/examples/photos/sample-a.png \
-	    --encoder $(ENCODER) --steps 50 --frames 15 --no-progress --out $(DEMO)/interpolate
+	    --steps 50 --frames 15 --no-progress --out $(DEMO)/interpolate
 	$(PY) infer.py draw $(DEMO)/examples/scribble.png --samples 4 --steps 100 --no-progress --out $(DEMO)/draw
 	@echo "demo results: $(DEMO)/{samples,compare,interpolate,draw} (grids, GIF, summary.json)"
 

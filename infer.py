@@ -33,6 +33,7 @@ from latentcat.summary import describe_generator, prepare_output_dir, write_summ
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_GENERATOR = CHECKPOINTS / "stylegan2-cat64.safetensors"
+DEFAULT_ENCODER = CHECKPOINTS / "encoder-cat64.safetensors"  # trained for DEFAULT_GENERATOR only
 
 
 def add_common(p):
@@ -48,7 +49,9 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g.add_argument("--init", metavar="{mean,random,encoder,FILE}",
                    help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a dead "
                         "point: a seeded random z), a seeded random sample, the encoder, or a saved latent file")
-    g.add_argument("--encoder", metavar="CKPT", help="trained w+ encoder (train.py encoder) for --init encoder")
+    g.add_argument("--encoder", metavar="CKPT",
+                   help="trained w+ encoder (train.py encoder) for --init encoder (default: the shipped encoder, "
+                        "when --generator is the shipped generator it was trained for)")
     g.add_argument("--optimize-noise", action="store_true",
                    help="also optimise StyleGAN2's noise maps (with NVlabs' noise regularisation)")
     g.add_argument("--seed", type=int, default=0, help="seed for random starts and latent noise")
@@ -90,7 +93,17 @@ def add_inversion(p, steps: int, mean_weight: float = 0.0):
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def default_encoder(args) -> str | None:
+    """--encoder, else the shipped encoder if the generator is the shipped one: an encoder fits one generator."""
+    if args.encoder:
+        return args.encoder
+    if Path(args.generator).resolve() == DEFAULT_GENERATOR.resolve() and DEFAULT_ENCODER.is_file():
+        return str(DEFAULT_ENCODER)
+    return None
+
+
 def build_session(args) -> Session:
+    args.encoder = default_encoder(args)
     device = torch.device(args.device)
     G = load_generator(args.generator, device)
     space = args.latent or G.latent_spaces[-1]
@@ -362,8 +375,8 @@ def add_compare(sub):
 
 
 def cmd_compare(args):
-    if args.encoder is None:
-        raise UserError("compare needs a trained encoder: --encoder CKPT")
+    if default_encoder(args) is None:
+        raise UserError("compare needs a trained encoder for this generator: --encoder CKPT")
     if args.record_every < 1:
         raise UserError("compare records its curves: --record-every must be >= 1")
     paths = expand_inputs(args.images)

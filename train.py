@@ -1,10 +1,12 @@
-"""Training entry point: `prepare` a dataset, train a `generator` or an `encoder`, `export` it for shipping.
+"""Training entry point: `prepare` a dataset, train a `generator` or an `encoder`, `evaluate` a generator,
+`export` a model for shipping.
 
 Run with `python train.py ...` or `accelerate launch train.py ...` (data-parallel on several GPUs or processes).
 """
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from generators import preset, PRESETS, StyleGAN2Config
 from generators.augment import parse_policy
@@ -12,8 +14,12 @@ from generators.training import GANTrainingConfig
 from inversion.feature_networks import BACKBONES, DEFAULT_PERCEPTUAL
 from latentcat import cli
 from latentcat.checkpoints import load_tensors, save_tensors
-from latentcat.datasets import read_folder, write_folder, write_pack
+from latentcat.errors import UserError
+from latentcat.datasets import load_images, read_folder, write_folder, write_pack
+from latentcat.fid import FEATURE_NETS
 from latentcat.generator_files import load_generator, require_stylegan
+from latentcat.images import save_png
+from latentcat.summary import describe_generator, prepare_output_dir, write_summary
 
 ARCH_DEFAULTS = {  # preset, lr, betas: StyleGAN2's and the course's DCGAN settings
     "stylegan2": ("stylegan2-64", 0.0025, (0.0, 0.99)),
@@ -102,6 +108,30 @@ def add_encoder(sub):
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint, if any")
 
 
+def add_evaluate(sub):
+    p = sub.add_parser("evaluate", formatter_class=cli.formatter,
+                       help="Fréchet distance and nearest-neighbour check of a trained generator",
+                       description="Generate --samples images and measure their Fréchet distance to held-out photos "
+                                   "(--real) and to the training set (--train-data), next to the real-vs-real "
+                                   "floor; check that samples are no closer to their nearest training photo than "
+                                   "unseen photos are. Writes DIR/summary.json and DIR/nearest-I-NAME.png (each row: a "
+                                   "sample, then its 3 nearest training photos). Offline, the feature network is "
+                                   "EfficientNet-Lite0 and the metric is reported as FID-EffNetLite0, not FID.")
+    p.add_argument("--generator", required=True, nargs="+", metavar="CKPT",
+                   help="generator .safetensors files (of one resolution; the photos' features are computed once)")
+    p.add_argument("--real", required=True, metavar="DIR", help="held-out photos, e.g. afhq-cat/test")
+    p.add_argument("--train-data", metavar="DATA",
+                   help="the generator's training data (packed file or folder; its train split is used)")
+    p.add_argument("--feature-net", choices=FEATURE_NETS, default="effnet-lite0",
+                   help="effnet-lite0 (offline, FID-EffNetLite0) or inception (downloads pytorch-fid's weights: FID)")
+    p.add_argument("--samples", type=cli.positive_int, default=5000, help="generated images")
+    p.add_argument("--neighbours", type=cli.positive_int, default=8, help="samples shown in each nearest-*.png")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated images")
+    p.add_argument("--batch-size", type=cli.positive_int, default=64, help="images per forward pass")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
 def add_export(sub):
     p = sub.add_parser("export", formatter_class=cli.formatter,
                        help="write a generator or encoder alone in fp16 for shipping")
@@ -173,6 +203,46 @@ def cmd_encoder(args):
     EncoderTrainer(cfg, resume=args.resume).train()
 
 
+def cmd_evaluate(args):
+    from latentcat.fid import METRIC_NAMES, load_feature_net  # noqa: PLC0415 - imports timm: only here
+    from latentcat.generator_report import evaluate_generator, real_features, real_floor  # noqa: PLC0415
+    generators = {path: load_generator(path, args.device) for path in args.generator}
+    resolutions = {G.resolution for G in generators.values()}
+    if len(resolutions) > 1:
+        raise UserError(f"generators have different resolutions ({sorted(resolutions)}): evaluate them separately")
+    resolution = resolutions.pop()
+    grids = {path: f"nearest-{i}-{Path(path).name.removesuffix('.safetensors')}.png"
+             for i, path in enumerate(args.generator, 1)}
+    out = prepare_output_dir(args.out, ["summary.json", *grids.values()])
+    real = read_folder(args.real, resolution, val_fraction=0.0).train
+    train = load_images(args.train_data, resolution).train if args.train_data else None
+    net = load_feature_net(args.feature_net, args.device)
+    metric = METRIC_NAMES[args.feature_net]
+    feats = real_features(net, real, train, args.batch_size)
+    results = []
+    for path, G in generators.items():
+        report, grid = evaluate_generator(G, net, metric, feats, train, args.samples, args.seed, args.neighbours,
+                                          args.batch_size)
+        if grid is not None:
+            save_png(out / grids[path], grid)
+            report["nearest_grid"] = grids[path]
+        results.append({"generator": describe_generator(path, G), **report})
+        print(f"{path}: " + ", ".join(f"{metric} {k} {v:.1f}" for k, v in report[metric].items()))
+        if "nearest_train_photo" in report:
+            print(f"  nearest training photo, generated/test distance ratio "
+                  f"{report['nearest_train_photo']['ratio_generated_to_test']:.2f} (well below 1: memorisation)")
+    floor = real_floor(metric, feats)
+    for name, value in floor.items():
+        print(f"real floor: {name} {value:.1f}")
+    write_summary(out, "evaluate", {"samples": args.samples, "seed": args.seed, "real": args.real,
+                                    "train_data": args.train_data, "feature_net": args.feature_net},
+                  results, metric=metric, counts={"generated": args.samples, **{k: len(v) for k, v in feats.items()}},
+                  real_floor=floor, note=f"{metric} depends on the set sizes and the feature network: compare "
+                                         "numbers only at the same counts (a set smaller than the feature "
+                                         "dimension has a singular covariance, which biases it)")
+    print(f"wrote {out / 'summary.json'}")
+
+
 def cmd_export(args):
     """Any latentcat model file (generator or encoder) with its floating tensors cast to fp16."""
     tensors, metadata = load_tensors(args.generator, "model")
@@ -188,10 +258,11 @@ def main(argv=None):
     add_prepare(sub)
     add_generator(sub)
     add_encoder(sub)
+    add_evaluate(sub)
     add_export(sub)
     args = parser.parse_args(argv)
     {"prepare": cmd_prepare, "generator": cmd_generator, "encoder": cmd_encoder,
-     "export": cmd_export}[args.command](args)
+     "evaluate": cmd_evaluate, "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

