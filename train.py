@@ -205,7 +205,7 @@ def cmd_encoder(args):
 
 def cmd_evaluate(args):
     from latentcat.fid import METRIC_NAMES, load_feature_net  # noqa: PLC0415 - imports timm: only here
-    from latentcat.generator_report import evaluate_generator, real_features, real_floor  # noqa: PLC0415
+    from latentcat.generator_report import evaluate_generator, real_floor, real_sets  # noqa: PLC0415
     generators = {path: load_generator(path, args.device) for path in args.generator}
     resolutions = {G.resolution for G in generators.values()}
     if len(resolutions) > 1:
@@ -218,10 +218,10 @@ def cmd_evaluate(args):
     train = load_images(args.train_data, resolution).train if args.train_data else None
     net = load_feature_net(args.feature_net, args.device)
     metric = METRIC_NAMES[args.feature_net]
-    feats = real_features(net, real, train, args.batch_size)
+    reference = real_sets(net, real, train, args.batch_size)
     results = []
     for path, G in generators.items():
-        report, grid = evaluate_generator(G, net, metric, feats, train, args.samples, args.seed, args.neighbours,
+        report, grid = evaluate_generator(G, net, metric, reference, train, args.samples, args.seed, args.neighbours,
                                           args.batch_size)
         if grid is not None:
             save_png(out / grids[path], grid)
@@ -231,12 +231,13 @@ def cmd_evaluate(args):
         if "nearest_train_photo" in report:
             print(f"  nearest training photo, generated/test distance ratio "
                   f"{report['nearest_train_photo']['ratio_generated_to_test']:.2f} (well below 1: memorisation)")
-    floor = real_floor(metric, feats)
+    floor = real_floor(metric, reference)
     for name, value in floor.items():
         print(f"real floor: {name} {value:.1f}")
     write_summary(out, "evaluate", {"samples": args.samples, "seed": args.seed, "real": args.real,
                                     "train_data": args.train_data, "feature_net": args.feature_net},
-                  results, metric=metric, counts={"generated": args.samples, **{k: len(v) for k, v in feats.items()}},
+                  results, metric=metric,
+                  counts={"generated": args.samples, **{k: v.count for k, v in reference.stats.items()}},
                   real_floor=floor, note=f"{metric} depends on the set sizes and the feature network: compare "
                                          "numbers only at the same counts (a set smaller than the feature "
                                          "dimension has a singular covariance, which biases it)")
