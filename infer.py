@@ -42,10 +42,11 @@ def add_common(p):
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
-def add_inversion(p, steps: int, mean_weight: float = 0.0):
+def add_inversion(p, steps: int, mean_weight: float = 0.0, space: str = "w+"):
     """The engine's flags, shared by invert, interpolate, draw and mix."""
     g = p.add_argument_group("latent and start")
-    g.add_argument("--latent", choices=SPACES, help="latent space to optimise (default: w+; z for a DCGAN)")
+    g.add_argument("--latent", choices=SPACES, help=f"latent space to optimise (default: {space}; z for a DCGAN)")
+    p.set_defaults(default_space=space)
     g.add_argument("--init", metavar="{mean,random,encoder,FILE}",
                    help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a dead "
                         "point: a seeded random z), a seeded random sample, the encoder, or a saved latent file")
@@ -106,7 +107,7 @@ def build_session(args) -> Session:
     args.encoder = default_encoder(args)
     device = torch.device(args.device)
     G = load_generator(args.generator, device)
-    space = args.latent or G.latent_spaces[-1]
+    space = args.latent or (args.default_space if args.default_space in G.latent_spaces else G.latent_spaces[-1])
     cli.config_from_flags(check_space, G, space)
     init = args.init or ("encoder" if args.encoder else "mean")
     if init not in INITS + ("encoder",) and not Path(init).is_file():
@@ -287,7 +288,8 @@ def add_draw(sub):
     add_common(p)
     p.add_argument("--samples", type=cli.positive_int, default=1,
                    help="1: start from the mean; K > 1: K random starts, all kept, best first")
-    add_inversion(p, steps=200, mean_weight=0.05)
+    # w, not w+: a few strokes constrain little, and w keeps the fit on the manifold of cats (as iGAN does)
+    add_inversion(p, steps=200, mean_weight=0.05, space="w")
 
 
 def cmd_draw(args):
@@ -370,6 +372,7 @@ def add_compare(sub):
     add_common(p)
     p.add_argument("--refine-steps", type=int, default=100, help="hybrid: optimisation steps after the encoder")
     p.add_argument("--baseline-steps", type=int, default=1000, help="baseline: optimisation steps from the mean")
+    p.add_argument("--refine-lr", type=float, help="hybrid: learning rate of the refinement (default: --lr)")
     add_inversion(p, steps=0)
     p.set_defaults(record_every=10)
 
@@ -379,18 +382,21 @@ def cmd_compare(args):
         raise UserError("compare needs a trained encoder for this generator: --encoder CKPT")
     if args.record_every < 1:
         raise UserError("compare records its curves: --record-every must be >= 1")
+    if args.refine_lr is not None and not args.refine_lr > 0:
+        raise UserError(f"--refine-lr must be > 0, got {args.refine_lr}")
     paths = expand_inputs(args.images)
     session = build_session(args)
     out = prepare_output_dir(args.out, ["summary.json", "comparison.png", "curve.png"])
     inputs, errors = read_inputs(session, paths)
-    methods, items, failed = compare(session, inputs, args.refine_steps, args.baseline_steps, out)
+    methods, items, failed = compare(session, inputs, args.refine_steps, args.baseline_steps, out, args.refine_lr)
     for m, values in methods.items():
         print(f"{m:9s} lpips {values['lpips'].get('mean', float('nan')):.4f}  psnr "
               f"{values['psnr'].get('mean', float('nan')):.2f}  {values['seconds_per_image'] or 0:.2f} s/image  "
               f"{values['steps']} steps")
-    finish(out, "compare", {**settings_of(session, args), "refine_steps": args.refine_steps,
-                            "baseline_steps": args.baseline_steps}, items, errors + failed, session,
-           methods=methods, comparison="comparison.png", curve="curve.png")
+    settings = {**settings_of(session, args), "refine_steps": args.refine_steps,
+                "baseline_steps": args.baseline_steps, "refine_lr": args.refine_lr}
+    finish(out, "compare", settings, items, errors + failed, session, methods=methods,
+           comparison="comparison.png", curve="curve.png")
 
 
 COMMANDS = {"sample": (add_sample, cmd_sample), "invert": (add_invert, cmd_invert),

@@ -70,18 +70,20 @@ def main():
     parser.add_argument("--out", default="bench/results", help="folder for the JSON results")
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum timing window per measurement")
     parser.add_argument("--train-steps", type=int, default=5, help="training steps to time")
+    parser.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no",
+                        help="training's autocast dtype (Accelerate fixes it once per process: one per run)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     gpu = device.type == "cuda"
     dtype = torch.bfloat16 if gpu else torch.float32
     batch = 64 if gpu else 16
     results = {**machine(device), "generator": [], "training": []}
-    for preset, res in [("stylegan2-64", 64), ("stylegan2-128", 128), ("stylegan2-64-cpu", 64), ("dcgan-64", 64)]:
+    for preset, res in [("stylegan2-64", 64), ("stylegan2-128", 128), ("stylegan2-64-256", 64),
+                        ("stylegan2-64-cpu", 64), ("dcgan-64", 64)]:
         results["generator"].append(generator_rates(preset, res, batch, device, dtype, args.seconds))
         print(json.dumps(results["generator"][-1]))
-    for preset in (["stylegan2-64", "stylegan2-64-cpu", "dcgan-64"]):
-        results["training"].append(training_rate(preset, batch if gpu else 16, device,
-                                                 "bf16" if gpu else "no", args.train_steps))
+    for preset in ("stylegan2-64", "stylegan2-64-256", "stylegan2-64-cpu", "dcgan-64"):
+        results["training"].append(training_rate(preset, batch, device, args.mixed_precision, args.train_steps))
         print(json.dumps(results["training"][-1]))
     out = Path(args.out) / f"generator_speed-{'gpu' if gpu else 'cpu'}.json"
     write_json(out, results)

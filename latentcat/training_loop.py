@@ -3,6 +3,7 @@ evaluation and checkpoints. A trainer subclasses it and provides what differs.""
 import math
 import time
 
+import torch
 from accelerate.utils import set_seed
 from tqdm import tqdm
 
@@ -50,6 +51,7 @@ class TrainingLoop:
         cfg, acc = self.cfg, self.accelerator
         acc.init_trackers("tensorboard", config=train_state.flat_hparams(cfg.to_dict()))
         images_per_step = cfg.batch_size * cfg.grad_accum * acc.num_processes
+        torch.backends.cudnn.benchmark = acc.device.type == "cuda"  # fixed shapes: let cuDNN pick its fastest kernels
         if acc.is_main_process:
             self.log(f"{self.describe()}, {images_per_step} images/step, {acc.num_processes} process(es) on "
                      f"{acc.device}")

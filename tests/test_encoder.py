@@ -135,9 +135,10 @@ def test_compare_writes_every_field(gen, shapes_dir, tmp_path):
     out = tmp_path / "cmp"
     run_script("infer.py", "compare", *images, "--generator", gen, "--encoder", tmp_path / "enc.safetensors",
                "--refine-steps", "4", "--baseline-steps", "8", "--record-every", "2", "--perceptual", "stlpips-alex",
-               "--no-progress", "--out", out)
+               "--refine-lr", "0.02", "--no-progress", "--out", out)
     s = json.loads((out / "summary.json").read_text())
     assert set(s["methods"]) == {"encoder", "hybrid", "baseline"}
+    assert s["methods"]["hybrid"]["lr"] == 0.02 and s["methods"]["baseline"]["lr"] == 0.1
     for name, steps in (("encoder", 0), ("hybrid", 4), ("baseline", 8)):
         m = s["methods"][name]
         for key in ("mse", "psnr", "ssim", "lpips"):

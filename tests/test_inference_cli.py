@@ -150,6 +150,7 @@ def test_draw_fits_rgba_and_rgb_sketches_and_refuses_empty_ones(gen, tmp_path):
     out = tmp_path / "draw"
     result = infer("draw", sketches, "--samples", "3", "--out", out, gen=gen)
     s = summary(out)
+    assert s["settings"]["inversion"]["space"] == "w"  # draw's default: strokes alone would pull w+ off the manifold
     assert {e["input"].rsplit("/", 1)[1] for e in s["errors"]} == {"blank.png", "white.png"}
     assert all("mask is empty" in e["error"] for e in s["errors"])
     assert len(s["items"]) == 2
