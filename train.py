@@ -230,7 +230,8 @@ def cmd_evaluate(args):
         print(f"{path}: " + ", ".join(f"{metric} {k} {v:.1f}" for k, v in report[metric].items()))
         if "nearest_train_photo" in report:
             print(f"  nearest training photo, generated/test distance ratio "
-                  f"{report['nearest_train_photo']['ratio_generated_to_test']:.2f} (well below 1: memorisation)")
+                  f"{report['nearest_train_photo']['ratio_generated_to_test']:.2f} "
+                  f"(about 1 or more: no memorisation; well below 1: copies of training photos)")
     floor = real_floor(metric, reference)
     for name, value in floor.items():
         print(f"real floor: {name} {value:.1f}")
