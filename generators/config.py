@@ -65,7 +65,7 @@ PRESETS = {
     "stylegan2-64": StyleGAN2Config(resolution=64),
     "stylegan2-128": StyleGAN2Config(resolution=128),
     # A GPU model small enough to ship: 256 channels at every level and 256-d latents, 6.8M parameters
-    # (13.5 MB in fp16), the shipped default.
+    # (13.6 MB in fp16), the shipped default.
     "stylegan2-64-256": StyleGAN2Config(resolution=64, z_dim=256, w_dim=256, channel_max=256),
     # Sized for CPU training: narrower, shallower mapping.
     "stylegan2-64-cpu": StyleGAN2Config(resolution=64, z_dim=256, w_dim=256, mapping_layers=4,
