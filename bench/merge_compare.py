@@ -38,7 +38,7 @@ def merge(summaries: list[dict]) -> dict:
         methods[m] = {key: summarize([it["metrics"][m][key] for it in items]) for key in METRICS}
         methods[m]["lpips_net"] = first["methods"][m]["lpips_net"]
         methods[m]["seconds_per_image"] = float(np.mean([it["seconds"][m] for it in items]))
-        methods[m]["steps"] = first["methods"][m]["steps"]
+        methods[m].update({k: first["methods"][m][k] for k in ("steps", "lr") if k in first["methods"][m]})
         curves = [(s["methods"][m]["curve"], len(s["items"])) for s in summaries if "curve" in s["methods"][m]]
         if curves:
             weights = np.array([n for _, n in curves], dtype=float)
