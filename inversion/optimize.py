@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 OPTIMIZERS = ("adam", "lbfgs")
 DEFAULT_LR = {"adam": 0.1, "lbfgs": 1.0}
+LINE_SEARCH_EVALS = 25  # loss evaluations the strong-Wolfe line search may spend in one LBFGS step (torch's max_ls)
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,11 @@ class OptimizationLog:
 def _make_optimizer(config: OptimizerConfig, params):
     if config.name == "adam":
         return torch.optim.Adam(params, lr=config.base_lr, betas=(0.9, 0.999))
-    return torch.optim.LBFGS(params, lr=config.base_lr, max_iter=1, history_size=config.lbfgs_history,
-                             line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+    # One LBFGS iteration per step. max_eval must be given: torch's default (max_iter * 5 // 4 = 1) leaves the
+    # line search no evaluations, so a step that overshoots is dropped and the same step is retried forever.
+    return torch.optim.LBFGS(params, lr=config.base_lr, max_iter=1, max_eval=1 + LINE_SEARCH_EVALS,
+                             history_size=config.lbfgs_history, line_search_fn="strong_wolfe",
+                             tolerance_grad=0.0, tolerance_change=0.0)
 
 
 def _finite_rows(tensor: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from inversion.feature_networks import build_feature_network
 from inversion.invert import InversionConfig, invert
 from inversion.latents import initial_latent, random_latent, render
 from inversion.losses import InversionLoss, LossWeights
-from inversion.optimize import OptimizerConfig
+from inversion.optimize import OptimizerConfig, optimize
 
 PIXEL_ONLY = LossWeights(pixel=1.0, perceptual=0.0)
 
@@ -85,6 +85,18 @@ def test_lbfgs_batch_is_one_joint_problem_that_still_improves_every_image(G, kno
     again = run(G, targets[:1], "lbfgs", steps=30)
     torch.testing.assert_close(alone.latents, again.latents, atol=0, rtol=0)
     assert not torch.allclose(alone.latents[0], batched.latents[0], atol=1e-6)
+
+
+def test_lbfgs_line_search_shortens_a_step_that_overshoots():
+    """Rosenbrock from (-1.5, 2): LBFGS's first full steps overshoot the curved valley. The strong-Wolfe line
+    search must shorten them; a step that is only accepted or dropped stays stuck at the start for good."""
+    x = torch.tensor([[-1.5, 2.0]], requires_grad=True)
+
+    def rosenbrock(step):
+        return (1 - x[:, 0]) ** 2 + 100 * (x[:, 1] - x[:, 0] ** 2) ** 2
+
+    optimize([x], rosenbrock, OptimizerConfig(name="lbfgs", steps=100), progress=False)
+    torch.testing.assert_close(x.detach(), torch.ones(1, 2), atol=1e-3, rtol=0)
 
 
 def test_optimised_noise_stays_normalised_and_helps(G, known):
