@@ -24,9 +24,9 @@ from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator, require_stylegan
 from latentcat.images import IMAGE_SUFFIXES, image_grid, list_files, save_gif, save_png, to_pil
-from latentcat.inversion_jobs import (Input, Session, draw_sketches, invert_inputs, latents_of, read_init_latent,
-                                      read_inputs, write_comparison_grid, write_inverted, write_loss_curve,
-                                      write_metric_curve)
+from latentcat.inversion_jobs import (Input, Session, draw_sketches, invert_inputs, latents_of, read_init_folder,
+                                      read_init_latent, read_inputs, write_comparison_grid, write_inverted,
+                                      write_loss_curve, write_metric_curve)
 from latentcat.latent_files import SUFFIX
 from latentcat.sampling import generate, sample_latents, write_samples
 from latentcat.summary import describe_generator, prepare_output_dir, write_summary
@@ -42,17 +42,24 @@ def add_common(p):
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
-def add_inversion(p, steps: int, mean_weight: float = 0.0, space: str = "w+"):
-    """The engine's flags, shared by invert, interpolate, draw and mix."""
+def add_encoder_flag(group):
+    group.add_argument("--encoder", metavar="CKPT",
+                       help="trained w+ encoder (train.py encoder) (default: the shipped encoder, when --generator "
+                            "is the shipped generator it was trained for)")
+
+
+def add_inversion(p, steps: int, mean_weight: float = 0.0, space: str = "w+", own_starts: bool = False):
+    """The engine's flags, shared by invert, interpolate, draw, mix and compare (`own_starts`: the command picks
+    its starts itself, so it offers no --init)."""
     g = p.add_argument_group("latent and start")
     g.add_argument("--latent", choices=SPACES, help=f"latent space to optimise (default: {space}; z for a DCGAN)")
-    p.set_defaults(default_space=space)
-    g.add_argument("--init", metavar="{mean,random,encoder,FILE}",
-                   help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a dead "
-                        "point: a seeded random z), a seeded random sample, the encoder, or a saved latent file")
-    g.add_argument("--encoder", metavar="CKPT",
-                   help="trained w+ encoder (train.py encoder) for --init encoder (default: the shipped encoder, "
-                        "when --generator is the shipped generator it was trained for)")
+    p.set_defaults(default_space=space, init=None, encoder=None)
+    if not own_starts:
+        g.add_argument("--init", metavar="{mean,random,encoder,FILE,DIR}",
+                       help="start (default: encoder with --encoder, else mean): w_avg (in z, whose mean 0 is a "
+                            "dead point: a seeded random z), a seeded random sample, the encoder, a saved latent "
+                            "file, or an earlier run's folder (each photo starts from its own NNN-photo latent)")
+        add_encoder_flag(g)
     g.add_argument("--optimize-noise", action="store_true",
                    help="also optimise StyleGAN2's noise maps (with NVlabs' noise regularisation)")
     g.add_argument("--seed", type=int, default=0, help="seed for random starts and latent noise")
@@ -110,8 +117,9 @@ def build_session(args) -> Session:
     space = args.latent or (args.default_space if args.default_space in G.latent_spaces else G.latent_spaces[-1])
     cli.config_from_flags(check_space, G, space)
     init = args.init or ("encoder" if args.encoder else "mean")
-    if init not in INITS + ("encoder",) and not Path(init).is_file():
-        raise UserError(f"--init must be mean, random, encoder or a latent file; {init} is none of them")
+    if init not in INITS + ("encoder",) and not Path(init).exists():
+        raise UserError(f"--init must be mean, random, encoder, a latent file or a folder of them; {init} is none "
+                        f"of them")
     if init == "mean" and space == "z":
         print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed {args.seed})")
     for flag in ("save_every", "record_every"):
@@ -143,7 +151,10 @@ def build_session(args) -> Session:
                       save_every=args.save_every, record_every=args.record_every, progress=not args.no_progress,
                       encoder=encoder)
     if init not in INITS + ("encoder",):
-        session.init_latent = read_init_latent(session, init)
+        if Path(init).is_dir():
+            session.init_folder = read_init_folder(session, init)
+        else:
+            session.init_latent = read_init_latent(session, init)
     return session
 
 
@@ -289,7 +300,7 @@ def add_draw(sub):
     p.add_argument("--samples", type=cli.positive_int, default=1,
                    help="1: start from the mean; K > 1: K random starts, all kept, best first")
     # w, not w+: a few strokes constrain little, and w keeps the fit on the manifold of cats (as iGAN does)
-    add_inversion(p, steps=200, mean_weight=0.05, space="w")
+    add_inversion(p, steps=200, mean_weight=0.05, space="w", own_starts=True)
 
 
 def cmd_draw(args):
@@ -373,7 +384,8 @@ def add_compare(sub):
     p.add_argument("--refine-steps", type=int, default=100, help="hybrid: optimisation steps after the encoder")
     p.add_argument("--baseline-steps", type=int, default=1000, help="baseline: optimisation steps from the mean")
     p.add_argument("--refine-lr", type=float, help="hybrid: learning rate of the refinement (default: --lr)")
-    add_inversion(p, steps=0)
+    add_inversion(p, steps=0, own_starts=True)
+    add_encoder_flag(p)
     p.set_defaults(record_every=10)
 
 

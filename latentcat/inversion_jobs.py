@@ -3,6 +3,7 @@
 `inversion/` does the maths on tensors; this module turns user files into those tensors and the results into
 PNGs, latent files and summary items. Every per-input problem becomes an `errors` entry, never a crash.
 """
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Session:
     progress: bool = True
     encoder: Callable[[torch.Tensor], torch.Tensor] | None = None  # images -> w+; filled by the encoder
     init_latent: torch.Tensor | None = None  # --init FILE, read once: [1, ...] in config.space
+    init_folder: dict[str, torch.Tensor] | None = None  # --init DIR: photo stem -> its start latent [1, ...]
 
     @property
     def fingerprint(self) -> str:
@@ -64,9 +66,12 @@ class Input:
     noise: list[torch.Tensor] | None = None
 
     @property
+    def stem(self) -> str:
+        return Path(self.path).name.removesuffix(SUFFIX).rsplit(".", 1)[0]
+
+    @property
     def name(self) -> str:
-        stem = Path(self.path).name.removesuffix(SUFFIX).rsplit(".", 1)[0]
-        return f"{self.index:03d}-{stem}"
+        return f"{self.index:03d}-{self.stem}"
 
 
 @dataclass
@@ -117,8 +122,22 @@ def read_init_latent(session: Session, path) -> torch.Tensor:
     return latent
 
 
-def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
-    """Where each image's optimisation starts: --init mean, random, encoder, or a latent file."""
+def read_init_folder(session: Session, folder) -> dict[str, torch.Tensor]:
+    """--init DIR: every photo starts from the latent file named after it, as `invert` names them
+    (NNN-photo.latent.safetensors), so a folder of results can be refined further in one run."""
+    latents = {}
+    for path in sorted(Path(folder).glob(f"*{SUFFIX}")):
+        stem = re.sub(r"^\d{3,}-", "", path.name.removesuffix(SUFFIX))
+        if stem in latents:
+            raise UserError(f"holds two latent files for photo {stem!r}", folder)
+        latents[stem] = read_init_latent(session, path)
+    if not latents:
+        raise UserError(f"holds no latent files (*{SUFFIX}) to start from", folder)
+    return latents
+
+
+def start_latents(session: Session, batch: list[Input], images: torch.Tensor) -> torch.Tensor:
+    """Where each image's optimisation starts: --init mean, random, encoder, a latent file or a folder of them."""
     G, space, init = session.G, session.config.space, session.init
     if init in INITS:
         return initial_latent(G, space, init, len(images), session.seed)
@@ -130,6 +149,8 @@ def start_latents(session: Session, images: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             ws = session.encoder(images)
         return ws if space == "w+" else ws.mean(dim=1)
+    if session.init_folder is not None:
+        return torch.cat([session.init_folder[inp.stem] for inp in batch])
     latent = session.init_latent
     return latent.expand(len(images), *latent.shape[1:]).clone()
 
@@ -171,12 +192,17 @@ def invert_inputs(session: Session, inputs: list[Input], out: Path | None = None
     """Invert the photo inputs in batches of session.batch_size; NaN failures become error entries."""
     done, errors = [], []
     photos = [inp for inp in inputs if inp.image is not None]
+    if session.init_folder is not None:
+        for inp in photos:
+            if inp.stem not in session.init_folder:
+                report(errors, inp.path, f"the --init folder has no latent for it (*-{inp.stem}{SUFFIX})")
+        photos = [inp for inp in photos if inp.stem in session.init_folder]
     for start in range(0, len(photos), session.batch_size):
         batch = photos[start:start + session.batch_size]
         targets = torch.stack([inp.image for inp in batch]).to(session.device)
         hook = StepHook(session, batch, targets, out)
         tic = time.perf_counter()
-        init = start_latents(session, targets)
+        init = start_latents(session, batch, targets)
         if session.record_every:
             with torch.no_grad():
                 hook.record(0, render(session.G, session.config.space, init.to(session.device)))

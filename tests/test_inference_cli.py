@@ -63,6 +63,26 @@ def test_invert_writes_latents_renders_grid_and_full_summary(gen, photos, tmp_pa
     assert np.array_equal(before, after)
 
 
+def test_init_folder_starts_each_photo_from_its_own_latent_and_reports_photos_without_one(gen, photos, tmp_path):
+    first = tmp_path / "first"
+    infer("invert", photos / "a.png", photos / "b.png", "--out", first, gen=gen)
+    again = tmp_path / "again"
+    # c has no latent in `first`; b is listed before a, so names and indices differ from the first run
+    infer("invert", photos / "c.png", photos / "b.png", photos / "a.png", "--init", first, "--steps", "0",
+          "--out", again, gen=gen)
+    s = summary(again)
+    assert [e["input"].rsplit("/", 1)[1] for e in s["errors"]] == ["c.png"]
+    assert "has no latent for it" in s["errors"][0]["error"]
+    for stem, old in (("a", "000-a.png"), ("b", "001-b.png")):
+        item = next(i for i in s["items"] if i["input"].endswith(f"{stem}.png"))
+        new = np.asarray(Image.open(again / item["outputs"]["reconstruction"]))
+        assert np.array_equal(new, np.asarray(Image.open(first / old)))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = infer("invert", photos / "a.png", "--init", empty, "--out", tmp_path / "x", gen=gen, check=False)
+    assert result.returncode == 1 and "holds no latent files" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_bad_photos_are_reported_one_line_each_and_the_rest_inverted(gen, mixed_folder, tmp_path):
     Image.new("RGB", (8, 8)).save(mixed_folder / "small.png")
     # a folder stands for its image files; a named file is always tried
