@@ -118,8 +118,8 @@ def build_session(args) -> Session:
     cli.config_from_flags(check_space, G, space)
     init = args.init or ("encoder" if args.encoder else "mean")
     if init not in INITS + ("encoder",) and not Path(init).exists():
-        raise UserError(f"--init must be mean, random, encoder, a latent file or a folder of them; {init} is none "
-                        f"of them")
+        raise UserError(f"--init must be mean, random, encoder, a latent file or a folder of them; {init} is "
+                        "none of them")
     if init == "mean" and space == "z":
         print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed {args.seed})")
     for flag in ("save_every", "record_every"):
