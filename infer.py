@@ -117,7 +117,8 @@ def build_session(args) -> Session:
     space = args.latent or (args.default_space if args.default_space in G.latent_spaces else G.latent_spaces[-1])
     cli.config_from_flags(check_space, G, space)
     init = args.init or ("encoder" if args.encoder else "mean")
-    if init not in INITS + ("encoder",) and not Path(init).exists():
+    init_from_files = init not in INITS + ("encoder",)
+    if init_from_files and not Path(init).exists():
         raise UserError(f"--init must be mean, random, encoder, a latent file or a folder of them; {init} is "
                         "none of them")
     if init == "mean" and space == "z":
@@ -150,7 +151,7 @@ def build_session(args) -> Session:
                       device=device, init=init, seed=args.seed, batch_size=args.batch_size,
                       save_every=args.save_every, record_every=args.record_every, progress=not args.no_progress,
                       encoder=encoder)
-    if init not in INITS + ("encoder",):
+    if init_from_files:
         if Path(init).is_dir():
             session.init_folder = read_init_folder(session, init)
         else:

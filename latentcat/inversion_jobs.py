@@ -73,6 +73,11 @@ class Input:
     def name(self) -> str:
         return f"{self.index:03d}-{self.stem}"
 
+    @staticmethod
+    def stem_of(name: str) -> str:
+        """The photo stem inside an output name that `name` made (NNN-stem)."""
+        return re.sub(r"^\d{3,}-", "", name)
+
 
 @dataclass
 class Inverted:
@@ -127,7 +132,7 @@ def read_init_folder(session: Session, folder) -> dict[str, torch.Tensor]:
     (NNN-photo.latent.safetensors), so a folder of results can be refined further in one run."""
     latents = {}
     for path in sorted(Path(folder).glob(f"*{SUFFIX}")):
-        stem = re.sub(r"^\d{3,}-", "", path.name.removesuffix(SUFFIX))
+        stem = Input.stem_of(path.name.removesuffix(SUFFIX))
         if stem in latents:
             raise UserError(f"holds two latent files for photo {stem!r}", folder)
         latents[stem] = read_init_latent(session, path)
