@@ -6,25 +6,27 @@ Run with `python train.py ...` or `accelerate launch train.py ...` (data-paralle
 import argparse
 import dataclasses
 import sys
-from pathlib import Path
 
-from generators import preset, PRESETS, StyleGAN2Config
+from encoder.config import BACKBONES as ENCODER_BACKBONES
+from encoder.config import HEADS, EncoderConfig
+from encoder.training import EncoderTrainingConfig
+from generators import PRESETS, StyleGAN2Config, preset
 from generators.augment import parse_policy
-from generators.training import GANTrainingConfig
-from inversion.feature_networks import BACKBONES, DEFAULT_PERCEPTUAL
+from generators.config import ARCH_PRESETS
+from generators.training import ARCH_TRAINING
+from inversion.feature_networks import BACKBONES
 from latentcat import cli
 from latentcat.checkpoints import load_tensors, save_tensors
-from latentcat.errors import UserError
-from latentcat.datasets import load_images, read_folder, write_folder, write_pack
+from latentcat.datasets import read_folder, write_folder, write_pack
+from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.fid import FEATURE_NETS
-from latentcat.generator_files import load_generator, require_stylegan
-from latentcat.images import save_png
-from latentcat.summary import describe_generator, prepare_output_dir, write_summary
+from latentcat.gan_trainer import GANRunConfig, GANTrainer
+from latentcat.generator_files import load_generator, require_wplus
+from latentcat.jobs import evaluate, execute
+from latentcat.jobs.evaluate import EvaluateOptions
+from latentcat.training_loop import RunConfig
 
-ARCH_DEFAULTS = {  # preset, lr, betas: StyleGAN2's and the course's DCGAN settings
-    "stylegan2": ("stylegan2-64", 0.0025, (0.0, 0.99)),
-    "dcgan": ("dcgan-64", 0.0002, (0.5, 0.999)),
-}
+RUN = cli.defaults(RunConfig)
 
 
 def add_prepare(sub):
@@ -35,80 +37,90 @@ def add_prepare(sub):
     p.add_argument("src", metavar="SRC_DIR", help="folder of jpg/png/webp photos (any size and mode)")
     p.add_argument("out", metavar="OUT", help="output: a folder of PNGs (train/, val/), or one packed file with --pack")
     p.add_argument("--resolution", type=cli.positive_int, default=64, help="output side in pixels")
-    p.add_argument("--val-fraction", type=float, default=0.05, help="share of files held out for validation")
+    p.add_argument("--val-fraction", type=float, default=RUN.val_fraction, help="share of files held out for validation")
     p.add_argument("--pack", action="store_true", help="write one .safetensors file instead of PNG folders")
 
 
-def add_generator(sub):
-    p = sub.add_parser("generator", formatter_class=cli.formatter, help="train a StyleGAN2 or DCGAN generator",
-                       description="Train a GAN with Accelerate. RUN_DIR gets TensorBoard logs, sample grids, "
-                                   "checkpoints/ (for --resume) and generator.safetensors (the EMA generator).")
+def add_run(p, run_class):
+    """The flags every training run has, with the defaults of `run_class`."""
+    d = cli.defaults(run_class)
     p.add_argument("--data", required=True, help="packed dataset file, prepared folder, or any folder of photos")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
-    p.add_argument("--arch", choices=sorted(ARCH_DEFAULTS), default="stylegan2", help="generator family")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="architecture preset (default: the arch's 64 px one)")
-    p.add_argument("--resolution", type=cli.positive_int, help="override the preset's resolution")
-    p.add_argument("--channel-max", type=cli.positive_int, help="StyleGAN2: override the preset's channel cap")
     p.add_argument("--steps", type=cli.positive_int, required=True, help="optimiser steps to train to (in total)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=16, help="images per process per micro-step")
-    p.add_argument("--grad-accum", type=cli.positive_int, default=1, help="micro-steps per optimiser step")
-    p.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="autocast dtype")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default: 0.0025 StyleGAN2, 0.0002 DCGAN)")
-    p.add_argument("--r1-gamma", type=float, help="R1 weight (default: 0.0002 * resolution^2 / batch)")
-    p.add_argument("--r1-interval", type=int, default=16, help="lazy R1 every k steps; 0 disables R1")
-    p.add_argument("--pl-weight", type=float, default=0.0, help="path-length regularisation weight (0: off)")
-    p.add_argument("--style-mixing", type=float, default=0.9, help="style-mixing regularisation probability")
-    p.add_argument("--ema-kimg", type=float, default=10.0, help="generator EMA half-life, thousands of images")
-    p.add_argument("--augment", default="color,translation,cutout", help="DiffAugment policy, or 'none'")
-    p.add_argument("--val-fraction", type=float, default=0.05, help="held-out share when --data is a raw folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--log-every", type=cli.positive_int, default=50, help="steps between TensorBoard scalars")
-    p.add_argument("--sample-every", type=cli.positive_int, default=500, help="steps between sample grids")
-    p.add_argument("--checkpoint-every", type=cli.positive_int, default=500, help="steps between checkpoints")
-    p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU)")
+    p.add_argument("--batch-size", type=cli.positive_int, default=d.batch_size, help="images per process per micro-step")
+    p.add_argument("--grad-accum", type=cli.positive_int, default=d.grad_accum, help="micro-steps per optimiser step")
+    p.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=d.mixed_precision, help="autocast dtype")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                   help="held-out share when --data is a raw folder")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed")
+    p.add_argument("--log-every", type=cli.positive_int, default=d.log_every, help="steps between TensorBoard scalars")
+    p.add_argument("--checkpoint-every", type=cli.positive_int, default=d.checkpoint_every,
+                   help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint, if any")
 
 
+def run_fields(args) -> dict:
+    return dict(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+                mixed_precision=args.mixed_precision, seed=args.seed, val_fraction=args.val_fraction,
+                log_every=args.log_every, checkpoint_every=args.checkpoint_every)
+
+
+def add_generator(sub):
+    d, t = cli.defaults(GANRunConfig), ARCH_TRAINING["stylegan2"]
+    p = sub.add_parser("generator", formatter_class=cli.formatter, help="train a StyleGAN2 or DCGAN generator",
+                       description="Train a GAN with Accelerate. RUN_DIR gets TensorBoard logs, sample grids, "
+                                   "checkpoints/ (for --resume) and generator.safetensors (the EMA generator).")
+    add_run(p, GANRunConfig)
+    p.add_argument("--arch", choices=sorted(ARCH_PRESETS), default="stylegan2", help="generator family")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="architecture preset (default: the arch's 64 px one)")
+    p.add_argument("--resolution", type=cli.positive_int, help="override the preset's resolution")
+    p.add_argument("--channel-max", type=cli.positive_int, help="StyleGAN2: override the preset's channel cap")
+    p.add_argument("--lr", type=float, help=f"Adam learning rate (default: {t.lr} StyleGAN2, "
+                                            f"{ARCH_TRAINING['dcgan'].lr} DCGAN)")
+    p.add_argument("--r1-gamma", type=float, help="R1 weight (default: 0.0002 * resolution^2 / batch)")
+    p.add_argument("--r1-interval", type=int, default=t.r1_interval, help="lazy R1 every k steps; 0 disables R1")
+    p.add_argument("--pl-weight", type=float, default=t.pl_weight, help="path-length regularisation weight (0: off)")
+    p.add_argument("--style-mixing", type=float, default=t.style_mixing_prob,
+                   help="style-mixing regularisation probability")
+    p.add_argument("--ema-kimg", type=float, default=t.ema_kimg, help="generator EMA half-life, thousands of images")
+    p.add_argument("--augment", default=",".join(t.augment), help="DiffAugment policy, or 'none'")
+    p.add_argument("--sample-every", type=cli.positive_int, default=d.sample_every, help="steps between sample grids")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU)")
+
+
 def add_encoder(sub):
+    d, t, m = cli.defaults(EncoderRunConfig), cli.defaults(EncoderTrainingConfig), cli.defaults(EncoderConfig)
     p = sub.add_parser("encoder", formatter_class=cli.formatter, help="train a w+ encoder for a generator",
                        description="Train a ResNet encoder that predicts w+ for a frozen StyleGAN2, on a mix of "
                                    "generated pairs and real photos, with Accelerate. RUN_DIR gets TensorBoard logs "
                                    "(losses, validation metrics and grids), checkpoints/ (for --resume) and "
                                    "encoder.safetensors (stamped with the generator's fingerprint).")
     p.add_argument("--generator", required=True, metavar="CKPT", help="the StyleGAN2 generator to invert")
-    p.add_argument("--data", required=True, help="packed dataset file, prepared folder, or any folder of photos")
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
-    p.add_argument("--steps", type=cli.positive_int, required=True, help="optimiser steps to train to (in total)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=16, help="images per process per micro-step")
-    p.add_argument("--grad-accum", type=cli.positive_int, default=1, help="micro-steps per optimiser step")
-    p.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="autocast dtype")
-    p.add_argument("--backbone", choices=["resnet18", "resnet34", "resnet50"], default="resnet18",
-                   help="torchvision ResNet architecture")
+    add_run(p, EncoderRunConfig)
+    p.add_argument("--backbone", choices=ENCODER_BACKBONES, default=m.backbone, help="torchvision ResNet architecture")
     p.add_argument("--backbone-weights", metavar="FILE",
                    help="ImageNet weights for the backbone (torchvision state dict); default: train from scratch")
-    p.add_argument("--head", choices=["pyramid", "pool"], default="pyramid",
+    p.add_argument("--head", choices=HEADS, default=m.head,
                    help="pSp feature pyramid with a map2style block per w+ layer, or global pool + linear")
-    p.add_argument("--depth", type=int, default=3, help="ResNet stages used (3 suits <= 64 px; 4: all)")
-    p.add_argument("--progressive-every", type=int, default=0, metavar="K",
+    p.add_argument("--depth", type=int, default=m.depth, help="ResNet stages used (3 suits <= 64 px; 4: all)")
+    p.add_argument("--progressive-every", type=int, default=t.progressive_every, metavar="K",
                    help="e4e progressive training: start from one w, unlock a w+ layer every K steps (0: off)")
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
-    p.add_argument("--synthetic-ratio", type=float, default=0.5, help="share of each batch that is generated pairs")
-    p.add_argument("--style-mixing", type=float, default=0.9, help="probability of style mixing in generated w+")
-    p.add_argument("--latent-weight", type=float, default=1.0, help="w+ L2 on generated pairs")
-    p.add_argument("--pixel-weight", type=float, default=1.0, help="pixel L2 of the reconstruction")
-    p.add_argument("--perceptual", default=DEFAULT_PERCEPTUAL, choices=BACKBONES,
+    p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    p.add_argument("--synthetic-ratio", type=float, default=t.synthetic_ratio,
+                   help="share of each batch that is generated pairs")
+    p.add_argument("--style-mixing", type=float, default=t.style_mixing, help="probability of style mixing in generated w+")
+    p.add_argument("--latent-weight", type=float, default=t.latent_weight, help="w+ L2 on generated pairs")
+    p.add_argument("--pixel-weight", type=float, default=t.pixel_weight, help="pixel L2 of the reconstruction")
+    p.add_argument("--perceptual", default=d.perceptual, choices=BACKBONES,
                    help="perceptual loss network (the inversion default too)")
-    p.add_argument("--perceptual-weight", type=float, default=0.8, help="perceptual loss of the reconstruction")
-    p.add_argument("--mean-weight", type=float, default=0.01, help="real photos: L2 of predicted w+ to w_avg")
-    p.add_argument("--val-fraction", type=float, default=0.05, help="held-out share when --data is a raw folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--log-every", type=cli.positive_int, default=50, help="steps between TensorBoard scalars")
-    p.add_argument("--val-every", type=cli.positive_int, default=500, help="steps between validation metrics/grids")
-    p.add_argument("--checkpoint-every", type=cli.positive_int, default=500, help="steps between checkpoints")
-    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint, if any")
+    p.add_argument("--perceptual-weight", type=float, default=t.perceptual_weight,
+                   help="perceptual loss of the reconstruction")
+    p.add_argument("--mean-weight", type=float, default=t.mean_weight, help="real photos: L2 of predicted w+ to w_avg")
+    p.add_argument("--val-every", type=cli.positive_int, default=d.val_every, help="steps between validation metrics/grids")
 
 
 def add_evaluate(sub):
+    d = cli.defaults(EvaluateOptions)
     p = sub.add_parser("evaluate", formatter_class=cli.formatter,
                        help="Fréchet distance and nearest-neighbour check of a trained generator",
                        description="Generate --samples images and measure their Fréchet distance to held-out photos "
@@ -122,13 +134,13 @@ def add_evaluate(sub):
     p.add_argument("--real", required=True, metavar="DIR", help="held-out photos, e.g. afhq-cat/test")
     p.add_argument("--train-data", metavar="DATA",
                    help="the generator's training data (packed file or folder; its train split is used)")
-    p.add_argument("--feature-net", choices=FEATURE_NETS, default="effnet-lite0",
+    p.add_argument("--feature-net", choices=FEATURE_NETS, default=d.feature_net,
                    help="effnet-lite0 (offline, FID-EffNetLite0) or inception (downloads pytorch-fid's weights: FID)")
-    p.add_argument("--samples", type=cli.positive_int, default=5000, help="generated images")
-    p.add_argument("--neighbours", type=cli.positive_int, default=8, help="samples shown in each nearest-*.png")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated images")
-    p.add_argument("--batch-size", type=cli.positive_int, default=64, help="images per forward pass")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--samples", type=cli.positive_int, default=d.samples, help="generated images")
+    p.add_argument("--neighbours", type=cli.positive_int, default=d.neighbours, help="samples shown in each nearest-*.png")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the generated images")
+    p.add_argument("--batch-size", type=cli.positive_int, default=d.batch_size, help="images per forward pass")
+    p.add_argument("--device", default=d.device, help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
@@ -140,8 +152,7 @@ def add_export(sub):
 
 
 def model_config(args):
-    name, _, _ = ARCH_DEFAULTS[args.arch]
-    config = preset(args.preset or name)
+    config = preset(args.preset or ARCH_PRESETS[args.arch])
     if config.arch != args.arch:
         raise ValueError(f"preset {args.preset!r} is a {config.arch} preset, not {args.arch}")
     overrides = {}
@@ -165,84 +176,37 @@ def cmd_prepare(args):
 
 
 def cmd_generator(args):
-    from latentcat.gan_trainer import GANRunConfig, GANTrainer  # imports Accelerate: only when training
-    _, lr, betas = ARCH_DEFAULTS[args.arch]
-    training = cli.config_from_flags(
-        GANTrainingConfig, lr=lr if args.lr is None else args.lr, betas=betas, r1_gamma=args.r1_gamma,
-        r1_interval=args.r1_interval,
-        pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing, ema_kimg=args.ema_kimg,
-        augment=cli.config_from_flags(parse_policy, args.augment))
-    cfg = cli.config_from_flags(
-        GANRunConfig, data=args.data, out=args.out, model=cli.config_from_flags(model_config, args),
-        training=training, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
-        mixed_precision=args.mixed_precision, seed=args.seed, val_fraction=args.val_fraction,
-        log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        channels_last=args.channels_last)
+    arch = ARCH_TRAINING[args.arch]
+    training = cli.user_facing(
+        dataclasses.replace, arch, lr=arch.lr if args.lr is None else args.lr, r1_gamma=args.r1_gamma,
+        r1_interval=args.r1_interval, pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
+        ema_kimg=args.ema_kimg, augment=cli.user_facing(parse_policy, args.augment))
+    cfg = cli.user_facing(GANRunConfig, **run_fields(args), model=cli.user_facing(model_config, args),
+                          training=training, sample_every=args.sample_every, channels_last=args.channels_last)
     GANTrainer(cfg, resume=args.resume).train()
 
 
 def cmd_encoder(args):
-    from encoder.config import EncoderConfig
-    from encoder.training import EncoderTrainingConfig
-    from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer  # imports Accelerate: only here
     G = load_generator(args.generator)
-    require_stylegan(G, args.generator, "an encoder")
-    model = cli.config_from_flags(EncoderConfig, resolution=G.resolution, num_ws=G.num_ws, w_dim=G.w_dim,
-                                  backbone=args.backbone, head=args.head, depth=args.depth,
-                                  progressive=args.progressive_every > 0)
-    training = cli.config_from_flags(
+    require_wplus(G, args.generator, "an encoder")
+    model = cli.user_facing(EncoderConfig, resolution=G.resolution, num_ws=G.num_ws, w_dim=G.w_dim,
+                            backbone=args.backbone, head=args.head, depth=args.depth,
+                            progressive=args.progressive_every > 0)
+    training = cli.user_facing(
         EncoderTrainingConfig, lr=args.lr, synthetic_ratio=args.synthetic_ratio, style_mixing=args.style_mixing,
         latent_weight=args.latent_weight, pixel_weight=args.pixel_weight, perceptual_weight=args.perceptual_weight,
         mean_weight=args.mean_weight, progressive_every=args.progressive_every)
-    cfg = cli.config_from_flags(
-        EncoderRunConfig, generator=args.generator, data=args.data, out=args.out, model=model, training=training,
-        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
-        mixed_precision=args.mixed_precision, perceptual=args.perceptual, backbone_weights=args.backbone_weights,
-        seed=args.seed, val_fraction=args.val_fraction, log_every=args.log_every, val_every=args.val_every,
-        checkpoint_every=args.checkpoint_every)
+    cfg = cli.user_facing(EncoderRunConfig, **run_fields(args), generator=args.generator, model=model,
+                          training=training, perceptual=args.perceptual, backbone_weights=args.backbone_weights,
+                          val_every=args.val_every)
     EncoderTrainer(cfg, resume=args.resume).train()
 
 
 def cmd_evaluate(args):
-    from latentcat.fid import METRIC_NAMES, load_feature_net  # noqa: PLC0415 - imports timm: only here
-    from latentcat.generator_report import evaluate_generator, real_floor, real_sets  # noqa: PLC0415
-    generators = {path: load_generator(path, args.device) for path in args.generator}
-    resolutions = {G.resolution for G in generators.values()}
-    if len(resolutions) > 1:
-        raise UserError(f"generators have different resolutions ({sorted(resolutions)}): evaluate them separately")
-    resolution = resolutions.pop()
-    grids = {path: f"nearest-{i}-{Path(path).name.removesuffix('.safetensors')}.png"
-             for i, path in enumerate(args.generator, 1)}
-    out = prepare_output_dir(args.out, ["summary.json", *grids.values()])
-    real = read_folder(args.real, resolution, val_fraction=0.0).train
-    train = load_images(args.train_data, resolution).train if args.train_data else None
-    net = load_feature_net(args.feature_net, args.device)
-    metric = METRIC_NAMES[args.feature_net]
-    reference = real_sets(net, real, train, args.batch_size)
-    results = []
-    for path, G in generators.items():
-        report, grid = evaluate_generator(G, net, metric, reference, train, args.samples, args.seed, args.neighbours,
-                                          args.batch_size)
-        if grid is not None:
-            save_png(out / grids[path], grid)
-            report["nearest_grid"] = grids[path]
-        results.append({"generator": describe_generator(path, G), **report})
-        print(f"{path}: " + ", ".join(f"{metric} {k} {v:.1f}" for k, v in report[metric].items()))
-        if "nearest_train_photo" in report:
-            print(f"  nearest training photo, generated/test distance ratio "
-                  f"{report['nearest_train_photo']['ratio_generated_to_test']:.2f} "
-                  f"(about 1 or more: no memorisation; well below 1: copies of training photos)")
-    floor = real_floor(metric, reference)
-    for name, value in floor.items():
-        print(f"real floor: {name} {value:.1f}")
-    write_summary(out, "evaluate", {"samples": args.samples, "seed": args.seed, "real": args.real,
-                                    "train_data": args.train_data, "feature_net": args.feature_net},
-                  results, metric=metric,
-                  counts={"generated": args.samples, **{k: v.count for k, v in reference.stats.items()}},
-                  real_floor=floor, note=f"{metric} depends on the set sizes and the feature network: compare "
-                                         "numbers only at the same counts (a set smaller than the feature "
-                                         "dimension has a singular covariance, which biases it)")
-    print(f"wrote {out / 'summary.json'}")
+    options = EvaluateOptions(real=args.real, train_data=args.train_data, feature_net=args.feature_net,
+                              samples=args.samples, neighbours=args.neighbours, seed=args.seed,
+                              batch_size=args.batch_size, device=args.device)
+    execute(evaluate.run, None, args.generator, options, args.out)
 
 
 def cmd_export(args):

@@ -14,9 +14,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import generators as g  # noqa: E402
+from bench.timing import machine, timed  # noqa: E402
 from generators.training import GANTrainingConfig  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
-from bench.timing import machine, timed  # noqa: E402
 
 
 def generator_rates(preset: str, resolution: int, batch: int, device, dtype, seconds: float) -> dict:

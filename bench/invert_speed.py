@@ -18,7 +18,7 @@ import generators as g  # noqa: E402
 from bench.timing import machine, timed  # noqa: E402
 from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network  # noqa: E402
 from inversion.invert import InversionConfig, invert  # noqa: E402
-from inversion.latents import initial_latent, random_latent, render  # noqa: E402
+from inversion.latents import initial_code  # noqa: E402
 from inversion.optimize import OptimizerConfig  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
 from latentcat.generator_files import load_generator  # noqa: E402
@@ -35,9 +35,9 @@ def peak_memory_mb(device) -> float:
 def step_rate(G, network, batch: int, optimizer: str, device, seconds: float) -> dict:
     """Seconds per optimisation step of `batch` images (each timed call runs 10 steps, setup included)."""
     with torch.no_grad():
-        targets = render(G, "w+", random_latent(G, "w+", batch, seed=1))
+        targets = initial_code(G, "w+", "random", batch, seed=1).render(G)
     config = InversionConfig(space="w+", optimizer=OptimizerConfig(name=optimizer, steps=10))
-    init = initial_latent(G, "w+", "mean", batch)
+    init = initial_code(G, "w+", "mean", batch)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     per_call = timed(lambda: invert(G, targets, config, init, network=network, progress=False), device, seconds)

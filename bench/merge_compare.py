@@ -18,9 +18,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inversion.metrics import summarize  # noqa: E402
-from latentcat.comparison import METHODS, METRICS  # noqa: E402
+from latentcat.figures import curves  # noqa: E402
 from latentcat.files import atomic_path, write_json  # noqa: E402
-from latentcat.plots import save_curves  # noqa: E402
+from latentcat.images import save_png  # noqa: E402
+from latentcat.jobs.compare import METHODS, METRICS  # noqa: E402
 
 CURVE_LABELS = {"hybrid": "hybrid (encoder start)", "baseline": "baseline (mean start)"}
 
@@ -86,9 +87,9 @@ def main() -> None:
     if args.curve:
         series = {CURVE_LABELS[m]: (merged["methods"][m]["curve"]["step"], merged["methods"][m]["curve"]["lpips"])
                   for m in CURVE_LABELS if "curve" in merged["methods"][m]}
-        save_curves(args.curve, series, "optimisation step",
-                    f"LPIPS ({merged['methods']['hybrid']['lpips_net']}), mean over {merged['images']} images",
-                    "hybrid vs baseline: quality against steps")
+        save_png(args.curve, curves(series, "optimisation step",
+                                    f"LPIPS ({merged['methods']['hybrid']['lpips_net']}), mean over "
+                                    f"{merged['images']} images", "hybrid vs baseline: quality against steps"))
     if args.grid:
         crop_grid(args.summaries[0].parent / "comparison.png", args.grid, args.grid_rows,
                   merged["generator"]["resolution"])

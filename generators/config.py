@@ -78,6 +78,9 @@ PRESETS = {
 }
 
 
+ARCH_PRESETS = {"stylegan2": "stylegan2-64", "dcgan": "dcgan-64"}  # each family's default preset
+
+
 def preset(name: str, **overrides):
     """A named preset, with some fields replaced (for example resolution=128)."""
     if name not in PRESETS:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from generators.config import DCGANConfig
+from generators.protocol import check_space
 
 
 class DCGANGenerator(nn.Module):
@@ -31,6 +32,30 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.reshape(z.shape[0], self.z_dim, 1, 1))
+
+    # The generator protocol: z is the only space and the codes are z itself; there is no truncation or noise.
+    def latent_from_z(self, z: torch.Tensor, space: str) -> torch.Tensor:
+        check_space(self, space)
+        return z
+
+    def codes(self, latent: torch.Tensor, space: str) -> torch.Tensor:
+        check_space(self, space)
+        return latent
+
+    def render(self, codes: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        return self(codes)
+
+    def code_mean(self) -> torch.Tensor:
+        return torch.zeros(self.z_dim, device=self.net[0].weight.device)
+
+    def mean_latent(self, space: str, num: int) -> torch.Tensor:
+        raise ValueError("z has no usable mean latent: its mean, 0, is a dead point of the generator")
+
+    def noise_maps(self) -> list[torch.Tensor]:
+        return []
+
+    def sample(self, z: torch.Tensor, truncation: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
+        return self(z)
 
 
 class DCGANDiscriminator(nn.Module):

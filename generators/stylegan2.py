@@ -10,6 +10,7 @@ from torch import nn
 
 from generators.config import StyleGAN2Config
 from generators.layers import EqualConv2d, EqualLinear, ModulatedConv2d, bias_lrelu, upsample
+from generators.protocol import SPACES, check_space
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -149,9 +150,9 @@ class SynthesisNetwork(nn.Module):
 
 
 class StyleGAN2Generator(nn.Module):
-    """Three entry points: `forward(z)`, `from_w(w)` (broadcast to every layer), `synthesis(ws)` (w+)."""
+    """The generator protocol over NVlabs' two parts: `mapping(z) -> w` and `synthesis(ws) -> image`."""
 
-    latent_spaces = ("z", "w", "w+")
+    latent_spaces = SPACES
 
     def __init__(self, config: StyleGAN2Config):
         super().__init__()
@@ -169,11 +170,40 @@ class StyleGAN2Generator(nn.Module):
         """w [N, w_dim] -> w+ [N, num_ws, w_dim]."""
         return w.unsqueeze(1).repeat(1, self.num_ws, 1)
 
-    def from_w(self, w: torch.Tensor, **synthesis_kwargs) -> torch.Tensor:
-        return self.synthesis(self.broadcast(w), **synthesis_kwargs)
-
     def forward(self, z: torch.Tensor, truncation: float = 1.0, **synthesis_kwargs) -> torch.Tensor:
         return self.synthesis(self.broadcast(self.mapping(z, truncation)), **synthesis_kwargs)
+
+    def latent_from_z(self, z: torch.Tensor, space: str) -> torch.Tensor:
+        check_space(self, space)
+        if space == "z":
+            return z
+        w = self.mapping(z)
+        return self.broadcast(w) if space == "w+" else w
+
+    def codes(self, latent: torch.Tensor, space: str) -> torch.Tensor:
+        check_space(self, space)
+        if space == "z":
+            return self.broadcast(self.mapping(latent))
+        return self.broadcast(latent) if space == "w" else latent
+
+    def render(self, codes: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        return self.synthesis(codes, noise_mode="const", noise=noise)
+
+    def code_mean(self) -> torch.Tensor:
+        return self.w_avg
+
+    def mean_latent(self, space: str, num: int) -> torch.Tensor:
+        check_space(self, space)
+        if space == "z":
+            raise ValueError("z has no usable mean latent: its mean, 0, is a dead point of the generator")
+        w = self.w_avg.expand(num, -1)
+        return (self.broadcast(w) if space == "w+" else w).clone()
+
+    def noise_maps(self) -> list[torch.Tensor]:
+        return self.synthesis.const_noise()
+
+    def sample(self, z: torch.Tensor, truncation: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
+        return self(z, truncation, noise_mode=noise_mode)
 
 
 class DiscriminatorBlock(nn.Module):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from generators.augment import diff_augment
+from generators.config import StyleGAN2Config
 from generators.losses import (d_least_squares_loss, d_logistic_loss, g_least_squares_loss, g_nonsaturating_loss,
                                path_length_penalty, r1_penalty)
 from generators.stylegan2 import StyleGAN2Generator, mix_styles
@@ -53,6 +54,10 @@ class GANTrainingConfig:
         """Adam lr and betas corrected for lazy regularisation (StyleGAN2 appendix B)."""
         ratio = reg_interval / (reg_interval + 1) if reg_interval > 0 else 1.0
         return {"lr": self.lr * ratio, "betas": tuple(b ** ratio for b in self.betas)}
+
+
+# Each family's optimiser settings: StyleGAN2's (NVlabs), and the course's DCGAN (Radford et al.'s Adam).
+ARCH_TRAINING = {"stylegan2": GANTrainingConfig(), "dcgan": GANTrainingConfig(lr=0.0002, betas=(0.5, 0.999))}
 
 
 def identity(x: torch.Tensor) -> torch.Tensor:
@@ -174,5 +179,5 @@ class DCGANObjective(GANObjective):
 
 
 def build_objective(G, D, config: GANTrainingConfig, batch_size: int, reduce_mean=identity):
-    cls = StyleGAN2Objective if isinstance(G, StyleGAN2Generator) else DCGANObjective
+    cls = StyleGAN2Objective if isinstance(G.config, StyleGAN2Config) else DCGANObjective
     return cls(G, D, config, batch_size, reduce_mean)

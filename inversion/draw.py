@@ -3,7 +3,7 @@ import torch
 
 from inversion.feature_networks import FeatureNetwork
 from inversion.invert import InversionConfig, InversionResult, invert
-from inversion.latents import initial_latent
+from inversion.latents import initial_code
 
 
 def fit_sketch(G, sketch: torch.Tensor, mask: torch.Tensor, config: InversionConfig, samples: int = 1,
@@ -13,7 +13,7 @@ def fit_sketch(G, sketch: torch.Tensor, mask: torch.Tensor, config: InversionCon
     The losses are masked (pixels outside the strokes are free); pull the result toward realistic cats with
     config.weights.mean_distance (L2 to w_avg). Returns one result per start.
     """
-    init = initial_latent(G, config.space, "mean" if samples == 1 else "random", samples, seed)
+    start = initial_code(G, config.space, "mean" if samples == 1 else "random", samples, seed)
     targets = sketch.expand(samples, -1, -1, -1).contiguous()
     masks = mask.expand(samples, -1, -1, -1).contiguous()
-    return invert(G, targets, config, init.to(sketch.device), masks=masks, network=network, progress=progress)
+    return invert(G, targets, config, start, masks=masks, network=network, progress=progress)

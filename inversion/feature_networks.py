@@ -4,21 +4,19 @@ A feature network maps images [N, 3, H, W] in [-1, 1] to a list of feature maps 
 and turns two such lists into per-layer distance maps [N, 1, h, w], so losses can mask and average them.
 
 Backbones:
-- `vgg16`: torchvision's ImageNet VGG16 (download, or `weights_file`); distance = mean squared feature difference.
+- `vgg16`: torchvision's ImageNet VGG16 (downloaded, or a state dict given); distance = mean squared feature
+  difference.
 - `stlpips-vgg`, `stlpips-alex`: shift-tolerant LPIPS (Ghildyal & Liu 2022); weights ship in `stlpips-pytorch`.
 - `lpips-vgg`, `lpips-alex`: LPIPS (Zhang et al. 2018); its linear heads ship in `lpips`, its trunk is torchvision's.
 """
 import contextlib
 import io
 import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
-
-from latentcat.errors import UserError
 
 MIN_SIDE = 32  # smallest input the trunks accept
 DEFAULT_PERCEPTUAL = "stlpips-alex"  # loss default: works offline, 3x cheaper than the VGG on a CPU
@@ -52,48 +50,30 @@ def default_layers(backbone: str) -> tuple[str, ...]:
 def check_layers(backbone: str, layers) -> tuple[str, ...]:
     """Validate a layer selection (None means the backbone's default); a bad name is a one-line error."""
     if backbone not in BACKBONES:
-        raise UserError(f"unknown perceptual network {backbone!r}; choose one of {', '.join(BACKBONES)}")
+        raise ValueError(f"unknown perceptual network {backbone!r}; choose one of {', '.join(BACKBONES)}")
     layers = tuple(layers) if layers else default_layers(backbone)
     unknown = [name for name in layers if name not in layer_names(backbone)]
     if unknown:
-        raise UserError(f"{backbone} has no layer {unknown[0]!r}; its layers are {', '.join(layer_names(backbone))}")
+        raise ValueError(f"{backbone} has no layer {unknown[0]!r}; its layers are {', '.join(layer_names(backbone))}")
     return layers
 
 
-def read_state_dict(path) -> dict[str, torch.Tensor]:
-    """Weights from .safetensors, or from .pth with torch's weights-only loader (never arbitrary unpickling)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError("no such weights file", path)
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-            return load_file(str(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # any parse failure of a user file is that file's problem
-        raise UserError(f"not a readable weights file: {str(e).splitlines()[0][:200]}", path) from None
-    if not isinstance(state, dict):
-        raise UserError("does not hold a state dict", path)
-    return state
-
-
-def torchvision_trunk(name: str, weights_file, flag: str) -> nn.Module:
-    """torchvision's vgg16 or alexnet `.features` with ImageNet weights: from a file, else downloaded."""
+def torchvision_trunk(name: str, state: dict[str, torch.Tensor] | None, flag: str) -> nn.Module:
+    """torchvision's vgg16 or alexnet `.features` with ImageNet weights: from `state`, else downloaded."""
     build = {"vgg16": torchvision.models.vgg16, "alexnet": torchvision.models.alexnet}[name]
-    if weights_file is not None:
+    if state is not None:
         model = build(weights=None)
-        state = read_state_dict(weights_file)
         state = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
         try:
             model.features.load_state_dict(state)
         except RuntimeError as e:
-            raise UserError(f"not {name} ImageNet weights: {str(e).splitlines()[0][:200]}", weights_file) from None
+            raise ValueError(f"{flag}: not {name} ImageNet weights: {str(e).splitlines()[0][:200]}") from None
         return model.features
     try:
         return build(weights="IMAGENET1K_V1").features
     except (OSError, RuntimeError) as e:
-        raise UserError(f"could not download torchvision's ImageNet {name} weights ({str(e).splitlines()[0][:120]}): "
-                        + OFFLINE_HINT.format(flag=flag)) from None
+        raise ValueError(f"could not download torchvision's ImageNet {name} weights ({str(e).splitlines()[0][:120]}): "
+                         + OFFLINE_HINT.format(flag=flag)) from None
 
 
 class FeatureNetwork(nn.Module):
@@ -126,10 +106,10 @@ class FeatureNetwork(nn.Module):
 class VGG16Features(FeatureNetwork):
     """torchvision VGG16 ReLU outputs at named convs; distance = squared difference averaged over channels."""
 
-    def __init__(self, layers, weights_file=None):
+    def __init__(self, layers, weights: dict | None = None):
         super().__init__()
         self.name, self.layers = "vgg16", layers
-        trunk = torchvision_trunk("vgg16", weights_file, "--vgg-weights")
+        trunk = torchvision_trunk("vgg16", weights, "--vgg-weights")
         last = max(VGG16_CONVS[name] for name in layers) + 2
         self.trunk = trunk[:last]
         self.taps = {VGG16_CONVS[name] + 1: i for i, name in enumerate(layers)}
@@ -179,18 +159,18 @@ def _stlpips_model(trunk: str) -> nn.Module:
         with contextlib.redirect_stdout(io.StringIO()):
             from stlpips_pytorch import stlpips
     except ImportError as e:
-        raise UserError(f"the stlpips-pytorch package (and IPython, torchsummary) are needed for "
+        raise ValueError(f"the stlpips-pytorch package (and IPython, torchsummary) are needed for "
                         f"stlpips-{trunk}: pip install stlpips-pytorch ipython torchsummary ({e})") from None
     return stlpips.LPIPS(net=trunk, variant="shift_tolerant", pretrained=True, verbose=False)
 
 
-def _lpips_model(trunk: str, weights_file) -> nn.Module:
+def _lpips_model(trunk: str, weights: dict | None) -> nn.Module:
     import lpips
     with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=`
         warnings.simplefilter("ignore", UserWarning)
         model = lpips.LPIPS(net=trunk, pretrained=True, pnet_rand=True, verbose=False)  # heads; trunk below
     flag = "--vgg-weights" if trunk == "vgg" else "--alexnet-weights"
-    features = torchvision_trunk("vgg16" if trunk == "vgg" else "alexnet", weights_file, flag)
+    features = torchvision_trunk("vgg16" if trunk == "vgg" else "alexnet", weights, flag)
     slices = [model.net.slice1, model.net.slice2, model.net.slice3, model.net.slice4, model.net.slice5]
     for sl in slices:  # the lpips slices hold modules named by their index in torchvision's `.features`
         for key in list(sl._modules):
@@ -198,9 +178,10 @@ def _lpips_model(trunk: str, weights_file) -> nn.Module:
     return model
 
 
-def build_feature_network(backbone: str, layers=None, vgg_weights=None, alexnet_weights=None,
-                          device="cpu") -> FeatureNetwork:
-    """The named backbone with the selected layers (None: its default), frozen, on `device`."""
+def build_feature_network(backbone: str, layers=None, vgg_weights: dict | None = None,
+                          alexnet_weights: dict | None = None, device="cpu") -> FeatureNetwork:
+    """The named backbone with the selected layers (None: its default), frozen, on `device`; the VGG16 and
+    AlexNet trunks take ImageNet state dicts, or download them where none is given."""
     layers = check_layers(backbone, layers)
     if backbone == "vgg16":
         net = VGG16Features(layers, vgg_weights)

@@ -4,9 +4,10 @@ from typing import Callable
 
 import torch
 
+from generators.protocol import SPACES, check_space
+from inversion.code import Code
 from inversion.feature_networks import FeatureNetwork
-from inversion.latents import (SPACES, check_space, code_mean, is_stylegan, noise_scale, render_codes, start_noise,
-                               to_codes, w_spread)
+from inversion.latents import noise_scale, w_spread
 from inversion.losses import InversionLoss, LossWeights, renormalize_noise
 from inversion.optimize import OptimizationLog, OptimizerConfig, optimize
 
@@ -30,45 +31,57 @@ class InversionConfig:
 
 @dataclass
 class InversionResult:
-    """Everything on the CPU: latents [N, ...], noise maps (if optimised), renders [N, 3, R, R] in about [-1, 1],
+    """Everything on the CPU: the codes found (one row per target), renders [N, 3, R, R] in about [-1, 1],
     final per-image loss terms, and the optimisation log (per-step losses, failures, steps, seconds)."""
-    space: str
-    latents: torch.Tensor
-    noise: list[torch.Tensor] | None
+    code: Code
     images: torch.Tensor
     losses: torch.Tensor
     terms: dict[str, torch.Tensor]
     log: OptimizationLog
 
 
-def invert(G, targets: torch.Tensor, config: InversionConfig, init: torch.Tensor,
+def start_noise(G, start: Code, optimize: bool) -> list[torch.Tensor] | None:
+    """The noise maps to render with: the start's own, else per-image copies of the fixed ones when noise is
+    optimised, else None (the generator's fixed noise)."""
+    if start.noise:
+        return [n.detach().clone() for n in start.noise]
+    if optimize and G.noise_maps():
+        return [n.expand(len(start), -1, -1, -1).clone() for n in G.noise_maps()]
+    return None
+
+
+def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
            masks: torch.Tensor | None = None, network: FeatureNetwork | None = None,
            on_step: Callable[[int, Callable[[], torch.Tensor]], None] | None = None,
            progress: bool = True) -> InversionResult:
-    """Optimise `init` (one latent per target, in config.space) to reproduce `targets` [N, 3, R, R] in [-1, 1].
+    """Optimise `start` (one code per target, in config.space) to reproduce `targets` [N, 3, R, R] in [-1, 1].
 
     masks [N, 1, R, R] in [0, 1] restrict the reconstruction terms to where the mask is set.
     on_step(step, render) runs after every step; render() gives the current images (no gradient).
     """
     check_space(G, config.space)
+    if start.space != config.space:
+        raise ValueError(f"the start is a {start.space} code, but the inversion is in {config.space}")
     device = targets.device
-    if init.shape[0] != targets.shape[0]:
-        raise ValueError(f"{init.shape[0]} initial latents for {targets.shape[0]} targets")
-    latent = init.detach().clone().to(device).requires_grad_(True)
-    start = latent.detach().clone()
-    noise = start_noise(G, len(targets)) if config.optimize_noise and is_stylegan(G) else None
-    params = [latent] + ([n.requires_grad_(True) for n in noise] if noise else [])
+    if len(start) != targets.shape[0]:
+        raise ValueError(f"{len(start)} start codes for {targets.shape[0]} targets")
+    start = start.to(device)
+    latent = start.latent.detach().clone().requires_grad_(True)
+    noise = start_noise(G, start, config.optimize_noise)
+    optimised_noise = noise if config.optimize_noise else None
+    params = [latent] + ([n.requires_grad_(True) for n in optimised_noise] if optimised_noise else [])
     loss = InversionLoss(config.weights, targets, masks, network, config.pixel_p)
-    centre = code_mean(G)
+    centre = G.code_mean()
     opt = config.optimizer
-    spread = w_spread(G) if opt.latent_noise > 0 and config.space != "z" and is_stylegan(G) else 0.0
+    spread = w_spread(G) if opt.latent_noise > 0 and config.space != "z" else 0.0
     jitter_rng = torch.Generator(device=device).manual_seed(config.seed)
 
     def forward(rendered: torch.Tensor):
         """(total [N], terms, images) for the latent `rendered` (the latent itself, or a jittered copy)."""
-        codes = to_codes(G, config.space, rendered)
-        images = render_codes(G, codes, noise)
-        total, terms = loss(images, latent=latent, init=start, codes=codes, code_mean=centre, noises=noise)
+        codes = G.codes(rendered, config.space)
+        images = G.render(codes, noise)
+        total, terms = loss(images, latent=latent, init=start.latent, codes=codes, code_mean=centre,
+                            noises=optimised_noise)
         return total, terms, images
 
     def evaluate(step: int):
@@ -80,18 +93,17 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, init: torch.Tensor
 
     @torch.no_grad()
     def current_images():
-        return render_codes(G, to_codes(G, config.space, latent), noise)
+        return G.render(G.codes(latent, config.space), noise)
 
     def after_step(step: int):
-        if noise:
-            renormalize_noise(noise)
+        if optimised_noise:
+            renormalize_noise(optimised_noise)
         if on_step is not None:
             on_step(step, current_images)
 
     log = optimize(params, evaluate, opt, after_step, progress=progress)
     with torch.no_grad():
         total, terms, images = forward(latent)
-    return InversionResult(space=config.space, latents=latent.detach().cpu(),
-                           noise=[n.detach().cpu() for n in noise] if noise else None,
-                           images=images.detach().cpu(), losses=total.detach().cpu(),
+    code = Code(latent, config.space, tuple(noise) if noise else None, start.generator).detach()
+    return InversionResult(code=code, images=images.detach().cpu(), losses=total.detach().cpu(),
                            terms={k: v.cpu() for k, v in terms.items()}, log=log)

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from skimage.metrics import structural_similarity
 
+from generators.pixels import float_to_uint8
 from inversion.feature_networks import FeatureNetwork
 from inversion.losses import PerceptualLoss, masked_mean
-from latentcat.images import float_to_uint8
 
 
 def quantize(images: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,6 @@
 Nothing here unpickles: weights are safetensors, everything else is JSON.
 """
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 
@@ -76,11 +75,19 @@ def read_model(path, kind: str, config_from_dict, build):
     return model.eval(), metadata
 
 
-def fingerprint(model: nn.Module) -> str:
-    """Identity of a model's weights, the same for its fp32 and fp16 copies (tensors hashed at fp16)."""
-    h = hashlib.sha256()
-    for key, value in sorted(model.state_dict().items()):
-        h.update(key.encode())
-        v = value.detach().cpu()
-        h.update((v.half() if v.is_floating_point() else v).contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+def read_state_dict(path) -> dict[str, torch.Tensor]:
+    """Foreign weights (torchvision ImageNet trunks): .safetensors, or .pth through torch's weights-only loader
+    (never arbitrary unpickling)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("no such weights file", path)
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # any parse failure of a user file is that file's problem
+        raise UserError(f"not a readable weights file: {str(e).splitlines()[0][:200]}", path) from None
+    if not isinstance(state, dict):
+        raise UserError("does not hold a state dict", path)
+    return state

@@ -1,8 +1,10 @@
 """What the two entry points share: one-line errors instead of tracebacks, and argparse helpers."""
 import argparse
+import dataclasses
 import sys
+from types import SimpleNamespace
 
-from latentcat.errors import UserError
+from latentcat.errors import UserError, user_facing  # noqa: F401 - the entry points' one import
 
 
 def run(main, argv=None) -> int:
@@ -17,12 +19,15 @@ def run(main, argv=None) -> int:
         return 130
 
 
-def config_from_flags(build, *args, **kwargs):
-    """Build a config from flag values; its validation error becomes a one-line UserError."""
-    try:
-        return build(*args, **kwargs)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+def defaults(config_class) -> SimpleNamespace:
+    """The field defaults of a config dataclass, so that flags read them instead of restating them."""
+    values = {}
+    for f in dataclasses.fields(config_class):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[f.name] = f.default_factory()
+    return SimpleNamespace(**values)
 
 
 def positive_int(text: str) -> int:

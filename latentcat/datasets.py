@@ -14,9 +14,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
+from generators.pixels import uint8_to_float
 from latentcat.errors import UserError
 from latentcat.files import atomic_path
-from latentcat.images import list_files, load_square_rgb, pil_to_uint8, save_png, to_pil, uint8_to_float
+from latentcat.images import list_files, load_square_rgb, pil_to_uint8, save_png, to_pil
 
 PACK_FORMAT = "latentcat-dataset"
 
@@ -114,3 +115,11 @@ def load_images(data, resolution: int, val_fraction: float = 0.05, log=print) ->
         return ImageSet(train.train, val.train if val else train.val, train.train_names,
                         val.train_names if val else [])
     return read_folder(data, resolution, val_fraction, log)
+
+
+def sample_real(data: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """A random training batch from device-resident uint8 images [N, 3, R, R], with random x-flips, in [-1, 1]."""
+    idx = torch.randint(data.shape[0], (batch_size,), device=data.device)
+    x = uint8_to_float(data[idx])
+    flip = torch.rand(batch_size, 1, 1, 1, device=data.device) < 0.5
+    return torch.where(flip, x.flip(3), x)

@@ -1,73 +1,48 @@
 """The encoder training loop: Accelerate (DDP across processes, mixed precision, gradient accumulation), the
 frozen generator and the photos resident on the device, validation metrics and grids in TensorBoard, and
 pickle-free checkpoints that resume exactly."""
-import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
-from accelerate.utils import set_seed
 
-from encoder.config import EncoderConfig, encoder_config_from_dict
+from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
 from encoder.training import EncoderObjective, EncoderTrainingConfig, synthetic_pairs
-from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network, metric_backbone_for, read_state_dict
+from generators import fingerprint
+from generators.pixels import uint8_to_float
+from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network, metric_backbone_for
 from inversion.metrics import reconstruction_metrics
 from latentcat import train_state
-from latentcat.checkpoints import fingerprint
-from latentcat.datasets import load_images
+from latentcat.checkpoints import read_state_dict
+from latentcat.datasets import load_images, sample_real
 from latentcat.encoder_files import save_encoder
-from latentcat.errors import UserError
-from latentcat.gan_trainer import sample_real
-from latentcat.generator_files import load_generator, require_stylegan
-from latentcat.images import image_grid, save_png, uint8_to_float
-from latentcat.training_loop import TrainingLoop, check_run_settings
+from latentcat.errors import UserError, user_facing
+from latentcat.generator_files import load_generator, require_wplus
+from latentcat.images import image_grid, save_png
+from latentcat.training_loop import RunConfig, TrainingLoop
 
 VAL_IMAGES = 8  # real and synthetic each, in the fixed validation batch
 
 
-@dataclass(frozen=True)
-class EncoderRunConfig:
-    """One encoder run. `batch_size` is per process and micro-step."""
-    generator: str
-    data: str
-    out: str
+@dataclass(frozen=True, kw_only=True)
+class EncoderRunConfig(RunConfig):
+    generator: str                     # the StyleGAN2 the encoder inverts
     model: EncoderConfig
     training: EncoderTrainingConfig
-    steps: int
-    batch_size: int = 16
-    grad_accum: int = 1
-    mixed_precision: str = "no"
     perceptual: str = DEFAULT_PERCEPTUAL
-    backbone_weights: str | None = None
-    seed: int = 0
-    val_fraction: float = 0.05
-    log_every: int = 50
-    val_every: int = 500
-    checkpoint_every: int = 500
-
-    def __post_init__(self):
-        check_run_settings(self, ("log_every", "val_every", "checkpoint_every"))
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    backbone_weights: str | None = None   # ImageNet weights for the trunk (torchvision state dict)
+    val_every: int = 500               # steps between validation metrics and grids
 
 
 class EncoderTrainer(TrainingLoop):
     description = "encoder"
 
     def __init__(self, cfg: EncoderRunConfig, resume: bool = False, log=print):
-        self.cfg, self.log = cfg, log
-        self.out = Path(cfg.out)
-        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard",
-                                       gradient_accumulation_steps=cfg.grad_accum, project_dir=str(self.out),
-                                       cpu=not torch.cuda.is_available())
+        super().__init__(cfg, log, gradient_accumulation_steps=cfg.grad_accum)
         acc = self.accelerator
-        set_seed(cfg.seed)  # identical initial replicas
         self.G = load_generator(cfg.generator, acc.device)
-        require_stylegan(self.G, cfg.generator, "an encoder")
+        require_wplus(self.G, cfg.generator, "an encoder")
         self.generator_fingerprint = fingerprint(self.G)
         if (cfg.model.resolution, cfg.model.num_ws, cfg.model.w_dim) != (self.G.resolution, self.G.num_ws,
                                                                          self.G.w_dim):
@@ -85,7 +60,7 @@ class EncoderTrainer(TrainingLoop):
         self.val_fake = synthetic_pairs(self.G, VAL_IMAGES, 0.0)[0]  # drawn right after set_seed: fixed
         network = None
         if cfg.training.perceptual_weight > 0:
-            network = build_feature_network(cfg.perceptual, device=acc.device)
+            network = user_facing(build_feature_network, cfg.perceptual, device=acc.device)
         self.metric = build_feature_network(metric_backbone_for(cfg.perceptual if network else None),
                                             device=acc.device)
         self.objective = EncoderObjective(self.G, cfg.training, network)
@@ -151,34 +126,20 @@ class EncoderTrainer(TrainingLoop):
         writer.add_image("val/photo_reconstruction", np.asarray(grid), self.step, dataformats="HWC")
         return scalars
 
-    def save(self) -> None:
-        acc = self.accelerator
-        train_state.check_replicas(acc, [self.encoder], self.step, self.log)
-        train_state.save_rng(self.out, self.step, acc.process_index)
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            E = self.unwrapped
-            tensors = {f"E.{k}": v for k, v in E.state_dict().items()}
-            opt_tensors, opt_meta = train_state.flatten_optimizer("opt", self.optimizer.state_dict())
-            tensors.update(opt_tensors)
-            meta = {"step": self.step, "model": dataclasses.asdict(self.cfg.model), "opt": opt_meta,
-                    "generator_fingerprint": self.generator_fingerprint}
-            save_encoder(self.out / "encoder.safetensors", E, self.generator_fingerprint,
-                         extra={"step": str(self.step)})
-            train_state.save_main_state(self.out, self.step, tensors, meta)
-        acc.wait_for_everyone()
+    def modules(self) -> dict:
+        return {"E": self.unwrapped}
 
-    def _load(self, folder: Path) -> None:
-        tensors, meta = train_state.load_main_state(folder)
-        if encoder_config_from_dict(meta["model"]) != self.cfg.model:
-            raise UserError(f"checkpoint was trained with {meta['model']}, not {dataclasses.asdict(self.cfg.model)}",
-                            folder)
+    def optimizers(self) -> dict:
+        return {"opt": self.optimizer}
+
+    def resume_meta(self) -> dict:
+        return {**super().resume_meta(), "generator_fingerprint": self.generator_fingerprint}
+
+    def check_resume(self, meta: dict, folder) -> None:
+        super().check_resume(meta, folder)
         if meta.get("generator_fingerprint") != self.generator_fingerprint:
             raise UserError("checkpoint was trained for another generator", folder)
-        device = self.accelerator.device
-        self.unwrapped.load_state_dict({k[2:]: v.to(device) for k, v in tensors.items() if k.startswith("E.")})
-        self.optimizer.load_state_dict(train_state.unflatten_optimizer("opt", tensors, meta["opt"]))
-        self.step = int(meta["step"])
-        train_state.load_rng(folder, self.accelerator.process_index)
-        if self.accelerator.is_main_process:
-            self.log(f"resumed from {folder} at step {self.step}")
+
+    def export(self) -> None:
+        save_encoder(self.out / "encoder.safetensors", self.unwrapped, self.generator_fingerprint,
+                     extra={"step": str(self.step)})

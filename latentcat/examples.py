@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from generators import sample_images, seeded_z
 from latentcat.generator_files import load_generator
 from latentcat.images import save_png, to_pil
-from latentcat.sampling import generate, sample_latents
 
 CHELSEA_FACE = (90, 0, 390, 300)  # a square around the cat's face in skimage's 451x300 photo
 SAMPLE_SEEDS = {"sample-a": 3, "sample-b": 11}
@@ -45,7 +45,7 @@ def write_examples(out_dir, generator_path) -> list[Path]:
     written.append(out / "photos" / "chelsea.png")
     G = load_generator(generator_path)
     for name, seed in SAMPLE_SEEDS.items():
-        image = generate(G, sample_latents(G.z_dim, 1, seed), truncation=0.7)[0]
+        image = sample_images(G, seeded_z(G.z_dim, 1, seed), truncation=0.7)[0]
         save_png(out / "photos" / f"{name}.png", to_pil(image))
         written.append(out / "photos" / f"{name}.png")
     save_png(out / "scribble.png", scribble())

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from generators.pixels import uint8_to_float
 from latentcat.errors import UserError
-from latentcat.images import uint8_to_float
 
 FEATURE_NETS = ("effnet-lite0", "inception")
 METRIC_NAMES = {"effnet-lite0": "FID-EffNetLite0", "inception": "FID"}

@@ -4,72 +4,32 @@ Data parallelism is NVlabs-style: every process holds full replicas and gradient
 explicitly after each phase (DDP hooks do not support R1's double backward). Module buffers
 (w_avg, BatchNorm statistics) are averaged too, so replicas stay identical.
 """
-import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
-from accelerate.utils import set_seed
 
-from generators import build_discriminator, build_generator, generator_config_from_dict
+from generators import build_discriminator, build_generator, sample_images
 from generators.training import GANTrainingConfig, build_objective, make_ema, update_ema
 from latentcat import train_state
-from latentcat.datasets import load_images
-from latentcat.errors import UserError
+from latentcat.datasets import load_images, sample_real
 from latentcat.generator_files import save_generator
-from latentcat.images import image_grid, save_png, uint8_to_float
-from latentcat.sampling import generate
-from latentcat.training_loop import TrainingLoop, check_run_settings
+from latentcat.images import image_grid, save_png
+from latentcat.training_loop import RunConfig, TrainingLoop
 
 
-@dataclass(frozen=True)
-class GANRunConfig:
-    """One training run. `batch_size` is per process and micro-step; the optimiser sees
-    batch_size x processes x grad_accum images per step."""
-
-    data: str
-    out: str
+@dataclass(frozen=True, kw_only=True)
+class GANRunConfig(RunConfig):
     model: object                      # StyleGAN2Config or DCGANConfig
     training: GANTrainingConfig
-    steps: int
-    batch_size: int = 16
-    grad_accum: int = 1
-    mixed_precision: str = "no"        # no | bf16 | fp16
-    seed: int = 0
-    val_fraction: float = 0.05
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    channels_last: bool = False
-
-    def __post_init__(self):
-        check_run_settings(self, ("log_every", "sample_every", "checkpoint_every"))
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["model"] = dataclasses.asdict(self.model)
-        return d
-
-
-def sample_real(data: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """A random batch from the device-resident uint8 images, with random x-flips, in [-1, 1]."""
-    idx = torch.randint(data.shape[0], (batch_size,), device=data.device)
-    x = uint8_to_float(data[idx])
-    flip = torch.rand(batch_size, 1, 1, 1, device=data.device) < 0.5
-    return torch.where(flip, x.flip(3), x)
+    sample_every: int = 500            # steps between sample grids
+    channels_last: bool = False        # channels_last memory format (GPU)
 
 
 class GANTrainer(TrainingLoop):
     def __init__(self, cfg: GANRunConfig, resume: bool = False, log=print):
-        self.cfg, self.log = cfg, log
-        self.out = Path(cfg.out)
-        # cpu=True where there is no GPU, so a multi-process launch falls back to gloo on the CPU.
-        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard",
-                                       project_dir=str(self.out), cpu=not torch.cuda.is_available())
+        super().__init__(cfg, log)
         acc = self.accelerator
-        set_seed(cfg.seed)  # same seed everywhere: identical initial replicas
         self.G = build_generator(cfg.model).to(acc.device)
         self.D = build_discriminator(cfg.model).to(acc.device)
         if cfg.channels_last:
@@ -139,51 +99,22 @@ class GANTrainer(TrainingLoop):
         """The fixed-z sample grid of the EMA generator, to samples/ and TensorBoard."""
         if not self.accelerator.is_main_process:
             return
-        grid = image_grid(generate(self.G_ema, self.fixed_z, truncation=1.0))  # fixed noise: no RNG drawn
+        grid = image_grid(sample_images(self.G_ema, self.fixed_z))  # fixed noise: no RNG drawn
         save_png(self.out / "samples" / f"step-{self.step:07d}.png", grid)
         writer = self.accelerator.get_tracker("tensorboard", unwrap=True)
         writer.add_image("samples/fixed_z", np.asarray(grid), self.step, dataformats="HWC")
 
-    # --- checkpoints ---------------------------------------------------------------------
-    def _models(self) -> dict:
+    def modules(self) -> dict:
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
 
-    def check_replicas(self) -> None:
-        """Raise if data-parallel replicas have drifted apart (they must hold identical weights)."""
-        train_state.check_replicas(self.accelerator, self._models().values(), self.step, self.log)
+    def optimizers(self) -> dict:
+        return {"opt_g": self.opt_g, "opt_d": self.opt_d}
 
-    def save(self) -> None:
-        acc = self.accelerator
-        self.check_replicas()
-        train_state.save_rng(self.out, self.step, acc.process_index)
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            tensors, meta = {}, {"step": self.step, "model": dataclasses.asdict(self.cfg.model)}
-            for name, module in self._models().items():
-                tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
-            for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-                opt_tensors, meta[name] = train_state.flatten_optimizer(name, opt.state_dict())
-                tensors.update(opt_tensors)
-            tensors.update({f"objective.{k}": v for k, v in self.objective.state_dict().items()})
-            save_generator(self.out / "generator.safetensors", self.G_ema, extra={"step": str(self.step)})
-            train_state.save_main_state(self.out, self.step, tensors, meta)
-        acc.wait_for_everyone()
+    def objective_state(self) -> dict[str, torch.Tensor]:
+        return self.objective.state_dict()
 
-    def _load(self, folder: Path) -> None:
-        tensors, meta = train_state.load_main_state(folder)
-        stored = generator_config_from_dict(meta["model"])
-        if stored != self.cfg.model:
-            raise UserError(f"checkpoint was trained with {stored}, not {self.cfg.model}", folder)
-        device = self.accelerator.device
-        for name, module in self._models().items():
-            prefix = name + "."
-            module.load_state_dict({k[len(prefix):]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)})
-        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            opt.load_state_dict(train_state.unflatten_optimizer(name, tensors, meta[name]))
-        self.objective.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items()
-                                        if k.startswith("objective.")})
-        self.step = int(meta["step"])
-        train_state.load_rng(folder, self.accelerator.process_index)
-        if self.accelerator.is_main_process:
-            self.log(f"resumed from {folder} at step {self.step}")
+    def load_objective_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.objective.load_state_dict(state)
 
+    def export(self) -> None:
+        save_generator(self.out / "generator.safetensors", self.G_ema, extra={"step": str(self.step)})

@@ -1,9 +1,10 @@
 """Generator checkpoints: save the (EMA) generator with its config; load any latentcat generator file."""
+import dataclasses
+
 import torch
 
-from generators import build_generator, generator_config_from_dict
-from inversion.latents import is_stylegan
-from latentcat.checkpoints import fingerprint, read_model, save_model
+from generators import build_generator, fingerprint, generator_config_from_dict
+from latentcat.checkpoints import read_model, save_model
 from latentcat.errors import UserError
 
 KIND = "generator"
@@ -13,13 +14,19 @@ def save_generator(path, G, dtype: torch.dtype | None = None, extra: dict[str, s
     save_model(path, G, KIND, G.config, dtype=dtype, extra={"fingerprint": fingerprint(G), **(extra or {})})
 
 
-def require_stylegan(G, path, what: str) -> None:
-    """w+ tools (encoders, style mixing) need a StyleGAN2: a DCGAN has only z."""
-    if not is_stylegan(G):
-        raise UserError(f"{what} works on w+: it needs a StyleGAN2 generator, not a DCGAN", path)
+def require_wplus(G, path, what: str) -> None:
+    """w+ tools (encoders, style mixing) need a generator with a w+ space (StyleGAN2), not a z-only DCGAN."""
+    if "w+" not in G.latent_spaces:
+        raise UserError(f"{what} works on w+: it needs a StyleGAN2 generator, not a {G.config.arch}", path)
 
 
 def load_generator(path, device="cpu"):
     """The generator stored in `path`, in fp32 eval mode on `device` (a one-line UserError if unusable)."""
     G, _ = read_model(path, KIND, generator_config_from_dict, build_generator)
     return G.to(device).requires_grad_(False)
+
+
+def describe_generator(path, G) -> dict:
+    """What summary.json says about the generator a run used."""
+    return {"path": str(path), "arch": G.config.arch, "resolution": G.resolution,
+            "fingerprint": fingerprint(G), "config": dataclasses.asdict(G.config)}

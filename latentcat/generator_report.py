@@ -9,17 +9,16 @@ from dataclasses import dataclass
 
 import torch
 
+from generators import sample_images, seeded_z
+from generators.pixels import float_to_uint8, uint8_to_float
 from latentcat.fid import FeatureStats, extract_features, frechet_distance, nearest_neighbours
-from latentcat.images import float_to_uint8, image_grid, uint8_to_float
-from latentcat.sampling import generate, sample_latents
+from latentcat.images import image_grid
 
 
 def generate_for_metrics(G, num: int, seed: int, batch_size: int = 64) -> torch.Tensor:
     """num uint8 images at truncation 1 with random noise: the generator's own distribution, repeatable."""
     torch.manual_seed(seed)
-    noise = {"noise_mode": "random"} if hasattr(G, "mapping") else {}
-    images = generate(G, sample_latents(G.z_dim, num, seed), truncation=1.0, batch_size=batch_size, **noise)
-    return float_to_uint8(images)
+    return float_to_uint8(sample_images(G, seeded_z(G.z_dim, num, seed), noise_mode="random", batch_size=batch_size))
 
 
 @dataclass

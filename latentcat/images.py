@@ -7,6 +7,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.utils import make_grid
 
+from generators.pixels import float_to_uint8
 from latentcat.errors import UserError
 from latentcat.files import atomic_path
 
@@ -80,16 +81,6 @@ def pil_to_uint8(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
-def uint8_to_float(x: torch.Tensor) -> torch.Tensor:
-    """uint8 [.., 3, H, W] in [0, 255] -> float in [-1, 1] (the generators' range)."""
-    return x.float() / 127.5 - 1
-
-
-def float_to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """float in [-1, 1] -> uint8 in [0, 255], rounded and clipped."""
-    return ((x.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-
 def to_pil(x: torch.Tensor) -> Image.Image:
     """One image [3, H, W] in [-1, 1] -> PIL RGB."""
     return Image.fromarray(float_to_uint8(x).permute(1, 2, 0).numpy(), "RGB")
@@ -113,10 +104,3 @@ def list_files(folder) -> list[Path]:
     folder = Path(folder)
     return sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".")
                                                                              for part in p.relative_to(folder).parts))
-
-
-def save_gif(path, frames: list[Image.Image], seconds_per_frame: float = 0.08) -> None:
-    """Looping animated GIF, written atomically."""
-    with atomic_path(path) as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=int(seconds_per_frame * 1000), loop=0)

@@ -1,11 +1,13 @@
 """Saved latents: one safetensors file per image, stamped with its space and the generator that made it.
 
 A latent is only meaningful for the exact generator it was inverted with, so loading checks the generator's
-fingerprint and the space, and refuses a mismatch with a one-line error.
+fingerprint, the space and the shape, and refuses a mismatch with a one-line error.
 """
 import torch
+from safetensors.torch import save_file
 
-from latentcat.checkpoints import load_tensors, save_tensors
+from inversion.code import Code
+from latentcat.checkpoints import FORMAT, FORMAT_VERSION, load_tensors
 from latentcat.errors import UserError
 
 KIND = "latent"
@@ -16,34 +18,39 @@ def is_latent_file(path) -> bool:
     return str(path).endswith(".safetensors")
 
 
-def save_latent(path, latent: torch.Tensor, space: str, generator_fingerprint: str,
-                noise: list[torch.Tensor] | None = None, source: str = "") -> None:
-    """latent: one image's code ([z_dim], [w_dim] or [num_ws, w_dim]); noise: its optimised noise maps, if any."""
-    tensors = {"latent": latent.detach().float()}
-    for i, n in enumerate(noise or []):
-        tensors[f"noise.{i:02d}"] = n.detach().float()
-    save_tensors(path, tensors, {"kind": KIND, "space": space, "generator_fingerprint": generator_fingerprint,
-                                 "source": source})
+def write_code(path, code: Code, source: str = "") -> None:
+    """Row 0 of `code` (latent and noise maps) into `path` (not atomic by itself: see OutputFolder.write)."""
+    tensors, meta = code.to_tensors()
+    save_file(tensors, str(path), metadata={"format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
+                                            **meta, "source": source})
 
 
-def load_latent(path, generator_fingerprint: str, expected_shapes: dict[str, tuple]) -> tuple:
-    """(latent [1, ...], space, noise list or None) from a file saved for this generator.
+def latent_shapes(G) -> dict[str, tuple]:
+    """The shape of one latent in each space G has."""
+    return {space: tuple(G.latent_from_z(torch.zeros(1, G.z_dim, device=G.code_mean().device), space).shape[1:])
+            for space in G.latent_spaces}
 
-    expected_shapes maps each space the generator has to its code shape, to reject foreign or damaged files.
-    """
+
+def load_code(path, G, generator_fingerprint: str) -> Code:
+    """The Code of one image saved for this generator; anything else is a one-line UserError."""
     tensors, meta = load_tensors(path, "latent")
     if meta.get("kind") != KIND or "latent" not in tensors:
         raise UserError(f"holds a {meta.get('kind') or 'unknown'} file, not a latent", path)
     if meta.get("generator_fingerprint") != generator_fingerprint:
         raise UserError(f"this latent belongs to generator {meta.get('generator_fingerprint')}, not to the "
                         f"--generator in use ({generator_fingerprint}); invert the image again with it", path)
+    shapes = latent_shapes(G)
     space = meta.get("space")
-    if space not in expected_shapes:
-        raise UserError(f"latent space {space!r} does not exist in this generator "
-                        f"(it has {', '.join(expected_shapes)})", path)
-    latent = tensors["latent"]
-    if tuple(latent.shape) != tuple(expected_shapes[space]):
-        raise UserError(f"latent has shape {tuple(latent.shape)}, but {space} codes of this generator are "
-                        f"{tuple(expected_shapes[space])}", path)
-    noise = [tensors[k] for k in sorted(tensors) if k.startswith("noise.")] or None
-    return latent[None], space, noise
+    if space not in shapes:
+        raise UserError(f"latent space {space!r} does not exist in this generator (it has {', '.join(shapes)})",
+                        path)
+    if tuple(tensors["latent"].shape) != shapes[space]:
+        raise UserError(f"latent has shape {tuple(tensors['latent'].shape)}, but {space} codes of this generator "
+                        f"are {shapes[space]}", path)
+    code = Code.from_tensors(tensors, meta)
+    expected_noise = [tuple(n.shape[1:]) for n in G.noise_maps()]
+    if code.noise and [tuple(n.shape[1:]) for n in code.noise] != expected_noise:
+        raise UserError("its noise maps do not fit this generator's noise inputs", path)
+    if not all(torch.isfinite(t).all() for t in (code.latent, *(code.noise or ()))):
+        raise UserError("holds NaN or infinite values", path)
+    return code

@@ -1,9 +1,14 @@
-"""The step loop both trainers share: progress bar, TensorBoard scalars, a divergence check, periodic
-evaluation and checkpoints. A trainer subclasses it and provides what differs."""
+"""What both trainers share: the Accelerator, the step loop (progress bar, TensorBoard scalars, a divergence
+check, periodic evaluation and checkpoints), and pickle-free checkpoints that resume exactly. A trainer
+subclasses it and provides what differs: its models, optimisers and one training step."""
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm import tqdm
 
@@ -12,22 +17,50 @@ from latentcat.errors import UserError
 from latentcat.files import write_json
 
 
-def check_run_settings(cfg, intervals: tuple[str, ...]) -> None:
-    """Validation every run config shares: positive sizes and intervals, a known mixed-precision mode."""
-    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.grad_accum < 1:
-        raise ValueError("steps, batch_size and grad_accum must be positive")
-    if cfg.mixed_precision not in ("no", "bf16", "fp16"):
-        raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {cfg.mixed_precision!r}")
-    for name in intervals:
-        if getattr(cfg, name) < 1:
-            raise ValueError(f"{name} must be positive")
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """What every training run has. `batch_size` is per process and micro-step; the optimiser sees
+    batch_size x processes x grad_accum images per step."""
+    data: str                      # packed dataset file, prepared folder, or any folder of photos
+    out: str                       # the run folder
+    steps: int                     # optimiser steps to train to, in total
+    batch_size: int = 16
+    grad_accum: int = 1
+    mixed_precision: str = "no"    # no | bf16 | fp16
+    seed: int = 0
+    val_fraction: float = 0.05     # held-out share when `data` is a raw folder
+    log_every: int = 50            # steps between TensorBoard scalars
+    checkpoint_every: int = 500
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
+            raise ValueError("steps, batch_size and grad_accum must be positive")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
+        for f in dataclasses.fields(self):
+            if f.name.endswith("_every") and getattr(self, f.name) < 1:
+                raise ValueError(f"{f.name} must be positive")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 class TrainingLoop:
-    """Subclasses set `accelerator`, `cfg` (steps, batch_size, grad_accum, log_every, checkpoint_every), `step`,
-    `out`, `log`, and implement `train_step() -> {name: tensor}`, `evaluate()`, `save()` and `describe()`."""
+    """Subclasses build their models after `super().__init__` (which seeds every process alike, so replicas start
+    identical), then call `start`; they implement `train_step() -> {name: tensor}`, `evaluate()`, `describe()`,
+    `modules()` and `optimizers()` (what a checkpoint holds, by name) and `export()` (the run's model file);
+    `objective_state`, `resume_meta` and `check_resume` add what else must survive, or match, a restart."""
 
     description = "train"
+
+    def __init__(self, cfg, log=print, **accelerator_options):
+        self.cfg, self.log = cfg, log
+        self.out = Path(cfg.out)
+        # cpu=True where there is no GPU, so a multi-process launch falls back to gloo on the CPU.
+        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard",
+                                       project_dir=str(self.out), cpu=not torch.cuda.is_available(),
+                                       **accelerator_options)
+        set_seed(cfg.seed)
 
     @property
     def evaluate_every(self) -> int:
@@ -35,6 +68,21 @@ class TrainingLoop:
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def objective_state(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_objective_state(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def resume_meta(self) -> dict:
+        return {"model": dataclasses.asdict(self.cfg.model)}
+
+    def check_resume(self, meta: dict, folder: Path) -> None:
+        """Refuse a checkpoint of another architecture (resuming it would fail, or silently train another run)."""
+        if meta.get("model") != dataclasses.asdict(self.cfg.model):
+            raise UserError(f"checkpoint was trained with {meta.get('model')}, not {dataclasses.asdict(self.cfg.model)}",
+                            folder)
 
     def start(self, resume: bool, config: dict) -> None:
         """Resume from the run's last checkpoint (which restores each process's RNG), or seed each process
@@ -46,6 +94,39 @@ class TrainingLoop:
             set_seed(self.cfg.seed * 1000 + 1 + self.accelerator.process_index)
         if self.accelerator.is_main_process:
             write_json(self.out / "config.json", config)
+
+    def save(self) -> None:
+        """Check the replicas agree, then write every process's RNG and the main process's state and model file."""
+        acc = self.accelerator
+        train_state.check_replicas(acc, self.modules().values(), self.step, self.log)
+        train_state.save_rng(self.out, self.step, acc.process_index)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            tensors, meta = {}, {"step": self.step, **self.resume_meta()}
+            for name, module in self.modules().items():
+                tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+            for name, opt in self.optimizers().items():
+                opt_tensors, meta[name] = train_state.flatten_optimizer(name, opt.state_dict())
+                tensors.update(opt_tensors)
+            tensors.update({f"objective.{k}": v for k, v in self.objective_state().items()})
+            self.export()
+            train_state.save_main_state(self.out, self.step, tensors, meta)
+        acc.wait_for_everyone()
+
+    def _load(self, folder: Path) -> None:
+        tensors, meta = train_state.load_main_state(folder)
+        self.check_resume(meta, folder)
+        device = self.accelerator.device
+        for name, module in self.modules().items():
+            prefix = name + "."
+            module.load_state_dict({k[len(prefix):]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)})
+        for name, opt in self.optimizers().items():
+            opt.load_state_dict(train_state.unflatten_optimizer(name, tensors, meta[name]))
+        self.load_objective_state({k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("objective.")})
+        self.step = int(meta["step"])
+        train_state.load_rng(folder, self.accelerator.process_index)
+        if self.accelerator.is_main_process:
+            self.log(f"resumed from {folder} at step {self.step}")
 
     def train(self) -> None:
         cfg, acc = self.cfg, self.accelerator

@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny models and a synthetic dataset of coloured shapes, made on the fly."""
+"""Shared test helpers: tiny models and their files, photos and a synthetic dataset made on the fly, and the
+entry points run as a user runs them."""
+import json
 import os
 import subprocess
 import sys
@@ -6,10 +8,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+
+from generators import build_generator, preset
+from latentcat.generator_files import save_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def tiny_generator(seed: int = 0, name: str = "tiny"):
+    """A random 16 px StyleGAN2 (or another tiny preset) whose w_avg is its real mean w, as training leaves it."""
+    torch.manual_seed(seed)
+    G = build_generator(preset(name)).eval().requires_grad_(False)
+    if "w" in G.latent_spaces:
+        with torch.no_grad():
+            G.mapping.w_avg.copy_(G.mapping(torch.randn(2000, G.z_dim)).mean(dim=0))
+    return G
 
 
 def shapes_image(rng: np.random.Generator, size: int = 32) -> Image.Image:
@@ -64,3 +80,33 @@ def mixed_folder(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "wide.jpg").read_bytes()[:300])
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def gen(tmp_path_factory) -> Path:
+    """A tiny 16 px StyleGAN2 saved as a generator file."""
+    path = tmp_path_factory.mktemp("gen") / "tiny.safetensors"
+    save_generator(path, tiny_generator())
+    return path
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory) -> Path:
+    """Three small random photos, a.png, b.png and c.png."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(folder / f"{name}.png")
+    return folder
+
+
+FAST = ["--steps", "8", "--perceptual", "stlpips-alex", "--no-progress"]
+
+
+def infer(command, *args, gen, check=True):
+    """Run an infer.py subcommand with fast settings; flags in `args` come last, so they override them."""
+    return run_script("infer.py", command, "--generator", gen, *FAST, *args, check=check)
+
+
+def summary(out) -> dict:
+    return json.loads((Path(out) / "summary.json").read_text())

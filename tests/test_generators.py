@@ -16,7 +16,7 @@ def test_entry_points_agree(G):
     z = torch.randn(3, G.z_dim)
     via_forward = G(z, noise_mode="const")
     via_parts = G.synthesis(G.broadcast(G.mapping(z)), noise_mode="const")
-    via_w = G.from_w(G.mapping(z), noise_mode="const")
+    via_w = G.render(G.codes(G.mapping(z), "w"))
     assert torch.equal(via_forward, via_parts)
     assert torch.equal(via_forward, via_w)
 

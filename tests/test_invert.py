@@ -1,41 +1,10 @@
-"""infer.py invert / interpolate / draw / mix as a user runs them, on a tiny 16 px generator: outputs,
-summary fields, and a one-line error for every bad input."""
-import json
-
+"""infer.py invert as a user runs it, on a tiny 16 px generator: outputs, summary fields, starts, and a
+one-line error for every bad input."""
 import numpy as np
-import pytest
 from PIL import Image
 
 from latentcat.generator_files import save_generator
-from tests.conftest import run_script
-from tests.test_inversion import tiny_generator
-
-FAST = ["--steps", "8", "--perceptual", "stlpips-alex", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    path = tmp_path_factory.mktemp("gen") / "tiny.safetensors"
-    save_generator(path, tiny_generator())
-    return path
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for name in ("a", "b", "c"):
-        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(folder / f"{name}.png")
-    return folder
-
-
-def infer(command, *args, gen, check=True):
-    """Run a subcommand with fast settings; flags in `args` come last, so they override them."""
-    return run_script("infer.py", command, "--generator", gen, *FAST, *args, check=check)
-
-
-def summary(out):
-    return json.loads((out / "summary.json").read_text())
+from tests.conftest import FAST, infer, run_script, summary, tiny_generator
 
 
 def test_invert_writes_latents_renders_grid_and_full_summary(gen, photos, tmp_path):
@@ -134,69 +103,6 @@ def test_latents_from_another_space_or_generator_are_refused(gen, photos, tmp_pa
                         *FAST, check=False)
     assert result.returncode == 1 and "belongs to generator" in result.stderr
     assert str(latent) in result.stderr and "Traceback" not in result.stderr
-
-
-def test_interpolate_two_photos_writes_gif_and_strip_whose_ends_are_the_reconstructions(gen, photos, tmp_path):
-    out = tmp_path / "interp"
-    infer("interpolate", photos / "a.png", photos / "b.png", "--frames", "5", "--out", out, gen=gen)
-    s = summary(out)
-    assert len(s["items"]) == 2 and s["settings"]["space"] == "w+"
-    gif = Image.open(out / "interpolation.gif")
-    assert gif.n_frames == 5
-    assert Image.open(out / "filmstrip.png").size[0] > 4 * Image.open(out / "filmstrip.png").size[1]
-    for frame, item in (("frame-000.png", 0), ("frame-004.png", 1)):
-        recon = out / s["items"][item]["outputs"]["reconstruction"]
-        assert np.array_equal(np.asarray(Image.open(out / "frames" / frame)), np.asarray(Image.open(recon)))
-    # saved latents work as inputs too
-    latents = [out / s["items"][i]["outputs"]["latent"] for i in (0, 1)]
-    infer("interpolate", *latents, "--frames", "3", "--out", tmp_path / "from-latents", gen=gen)
-
-
-def sketch_files(folder):
-    rgba = np.zeros((32, 32, 4), np.uint8)
-    rgba[8:24, 10:14] = (250, 120, 20, 255)
-    Image.fromarray(rgba, "RGBA").save(folder / "strokes.png")
-    rgb = np.full((40, 40, 3), 255, np.uint8)
-    rgb[10:30, 18:22] = (20, 20, 20)
-    Image.fromarray(rgb).save(folder / "lines.png")
-    Image.fromarray(np.zeros((32, 32, 4), np.uint8), "RGBA").save(folder / "blank.png")
-    Image.fromarray(np.full((32, 32, 3), 255, np.uint8)).save(folder / "white.png")
-
-
-def test_draw_fits_rgba_and_rgb_sketches_and_refuses_empty_ones(gen, tmp_path):
-    sketches = tmp_path / "sketches"
-    sketches.mkdir()
-    sketch_files(sketches)
-    out = tmp_path / "draw"
-    result = infer("draw", sketches, "--samples", "3", "--out", out, gen=gen)
-    s = summary(out)
-    assert s["settings"]["inversion"]["space"] == "w"  # draw's default: strokes alone would pull w+ off the manifold
-    assert {e["input"].rsplit("/", 1)[1] for e in s["errors"]} == {"blank.png", "white.png"}
-    assert all("mask is empty" in e["error"] for e in s["errors"])
-    assert len(s["items"]) == 2
-    for item in s["items"]:
-        scores = item["metrics"]["masked_l1_all"]
-        assert len(scores) == 3 and scores == sorted(scores) and item["metrics"]["masked_l1"] == scores[0]
-        assert (out / item["outputs"]["grid"]).is_file() and (out / item["outputs"]["latent"]).is_file()
-    assert "no alpha channel" in result.stdout
-
-
-def test_mix_crossover_extremes_and_arithmetic(gen, photos, tmp_path):
-    out = tmp_path / "mix"
-    infer("mix", photos / "a.png", photos / "b.png", "--out", out, gen=gen)
-    s = summary(out)
-    num_ws = s["generator"]["config"]["resolution"].bit_length() * 2 - 4  # 16 px: 6 w+ layers
-    assert s["settings"]["layers"] == list(range(num_ws + 1))
-    content = np.asarray(Image.open(out / s["items"][0]["outputs"]["reconstruction"]))
-    style = np.asarray(Image.open(out / s["items"][1]["outputs"]["reconstruction"]))
-    assert np.array_equal(np.asarray(Image.open(out / "mix-layer00.png")), style)
-    assert np.array_equal(np.asarray(Image.open(out / f"mix-layer{num_ws:02d}.png")), content)
-    infer("mix", photos / "a.png", photos / "b.png", photos / "c.png", "--arithmetic", "--out", tmp_path / "ar",
-          gen=gen)
-    assert (tmp_path / "ar" / "arithmetic.png").is_file()
-    bad = infer("mix", photos / "a.png", photos / "b.png", "--layer", "99", "--out", tmp_path / "z", gen=gen,
-                check=False)
-    assert bad.returncode == 1 and "--layer 99 is outside" in bad.stderr
 
 
 def test_offline_vgg16_fails_with_a_clear_message(gen, photos, tmp_path):

@@ -4,22 +4,16 @@ import torch
 
 from generators import build_generator
 from generators.config import preset
+from inversion.code import Code
 from inversion.edits import crossover, interpolation_frames
 from inversion.feature_networks import build_feature_network
 from inversion.invert import InversionConfig, invert
-from inversion.latents import initial_latent, random_latent, render
+from inversion.latents import initial_code
 from inversion.losses import InversionLoss, LossWeights
 from inversion.optimize import OptimizerConfig, optimize
+from tests.conftest import tiny_generator
 
 PIXEL_ONLY = LossWeights(pixel=1.0, perceptual=0.0)
-
-
-def tiny_generator(seed: int = 0):
-    torch.manual_seed(seed)
-    G = build_generator(preset("tiny")).eval().requires_grad_(False)
-    with torch.no_grad():
-        G.mapping.w_avg.copy_(G.mapping(torch.randn(2000, G.z_dim)).mean(dim=0))
-    return G
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +25,10 @@ def G():
 def known(G):
     """Targets rendered from known w+ codes (random w per layer, so only w+ can fit them exactly)."""
     torch.manual_seed(1)
-    ws = random_latent(G, "w+", 3, seed=7)
+    ws = initial_code(G, "w+", "random", 3, seed=7).latent
     ws = ws + 0.5 * (ws - G.w_avg).std() * torch.randn_like(ws)
     with torch.no_grad():
-        return ws, render(G, "w+", ws)
+        return ws, G.render(ws)
 
 
 def mse(a, b):
@@ -43,16 +37,16 @@ def mse(a, b):
 
 def run(G, targets, optimizer="adam", steps=100, space="w+", init="mean", weights=PIXEL_ONLY, **kw):
     config = InversionConfig(space=space, weights=weights, optimizer=OptimizerConfig(name=optimizer, steps=steps))
-    return invert(G, targets, config, initial_latent(G, space, init, len(targets)), progress=False, **kw)
+    return invert(G, targets, config, initial_code(G, space, init, len(targets)), progress=False, **kw)
 
 
 def test_inverting_a_generated_image_recovers_it(G, known):
     _, targets = known
     with torch.no_grad():
-        start = mse(render(G, "w+", initial_latent(G, "w+", "mean", 3)), targets)
+        start = mse(initial_code(G, "w+", "mean", 3).render(G), targets)
     config = InversionConfig(space="w+", weights=PIXEL_ONLY,
                              optimizer=OptimizerConfig(name="lbfgs", steps=500, lbfgs_history=50))
-    result = invert(G, targets, config, initial_latent(G, "w+", "mean", 3), progress=False)
+    result = invert(G, targets, config, initial_code(G, "w+", "mean", 3), progress=False)
     assert torch.all(mse(result.images, targets) * 100 < start), (start, mse(result.images, targets))
 
 
@@ -71,7 +65,7 @@ def test_adam_batch_equals_one_by_one(G, known):
     batched = run(G, targets, "adam", steps=40)
     for i in range(len(targets)):
         alone = run(G, targets[i:i + 1], "adam", steps=40)
-        torch.testing.assert_close(alone.latents[0], batched.latents[i], atol=2e-4, rtol=1e-3)
+        torch.testing.assert_close(alone.code.latent[0], batched.code.latent[i], atol=2e-4, rtol=1e-3)
 
 
 def test_lbfgs_batch_is_one_joint_problem_that_still_improves_every_image(G, known):
@@ -83,8 +77,8 @@ def test_lbfgs_batch_is_one_joint_problem_that_still_improves_every_image(G, kno
     assert torch.all(batched.losses < 0.8 * first)
     alone = run(G, targets[:1], "lbfgs", steps=30)
     again = run(G, targets[:1], "lbfgs", steps=30)
-    torch.testing.assert_close(alone.latents, again.latents, atol=0, rtol=0)
-    assert not torch.allclose(alone.latents[0], batched.latents[0], atol=1e-6)
+    torch.testing.assert_close(alone.code.latent, again.code.latent, atol=0, rtol=0)
+    assert not torch.allclose(alone.code.latent[0], batched.code.latent[0], atol=1e-6)
 
 
 def test_lbfgs_line_search_shortens_a_step_that_overshoots():
@@ -103,31 +97,26 @@ def test_optimised_noise_stays_normalised_and_helps(G, known):
     _, targets = known
     config = InversionConfig(space="w+", optimize_noise=True, weights=LossWeights(perceptual=0.0, noise=1e3),
                              optimizer=OptimizerConfig(steps=60))
-    result = invert(G, targets, config, initial_latent(G, "w+", "mean", 3), progress=False)
-    assert result.noise is not None and len(result.noise) == G.num_ws - 1
-    for n in result.noise:
+    result = invert(G, targets, config, initial_code(G, "w+", "mean", 3), progress=False)
+    assert result.code.noise is not None and len(result.code.noise) == G.num_ws - 1
+    for n in result.code.noise:
         assert n.shape[0] == 3
         torch.testing.assert_close(n.mean(dim=(1, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
     assert torch.all(result.losses < torch.tensor(result.log.losses[0]))
 
 
-class NaNAfter(torch.nn.Module):
-    """Wraps G: from the k-th synthesis call on, image `row` comes out NaN (as an fp16 overflow would)."""
+class NaNAfter:
+    """Wraps G: from the k-th render on, image `row` comes out NaN (as an fp16 overflow would)."""
 
     def __init__(self, G, k: int, row: int):
-        super().__init__()
         self.G, self.k, self.row, self.calls = G, k, row, 0
-        self.latent_spaces, self.config, self.z_dim, self.w_dim = G.latent_spaces, G.config, G.z_dim, G.w_dim
-        self.num_ws, self.resolution, self.mapping = G.num_ws, G.resolution, G.mapping
 
-    w_avg = property(lambda self: self.G.w_avg)
+    def __getattr__(self, name):
+        return getattr(self.G, name)
 
-    def broadcast(self, w):
-        return self.G.broadcast(w)
-
-    def synthesis(self, ws, **kw):
+    def render(self, codes, noise=None):
         self.calls += 1
-        img = self.G.synthesis(ws, **kw)
+        img = self.G.render(codes, noise)
         if self.calls >= self.k:
             img = img.clone()
             img[self.row] = float("nan")
@@ -141,7 +130,7 @@ def test_a_nan_stops_only_that_image(G, known, optimizer):
     result = run(broken, targets, optimizer, steps=20)
     assert set(result.log.failures) == {1}
     assert "NaN" in result.log.failures[1]
-    assert torch.isfinite(result.latents).all()
+    assert torch.isfinite(result.code.latent).all()
     first = torch.tensor(result.log.losses[0])
     for i in (0, 2):
         assert result.losses[i] < first[i]
@@ -173,20 +162,21 @@ def test_zero_weights_skip_their_terms(known):
 
 def test_interpolation_ends_are_the_two_reconstructions(G, known):
     ws, _ = known
-    for space, a, b in [("w+", ws[:1], ws[1:2]), ("z", torch.randn(1, G.z_dim), torch.randn(1, G.z_dim))]:
-        frames = interpolation_frames(G, space, a, b, 7)
+    for a, b in [(Code(ws[:1], "w+"), Code(ws[1:2], "w+")),
+                 (Code(torch.randn(1, G.z_dim), "z"), Code(torch.randn(1, G.z_dim), "z"))]:
+        frames = interpolation_frames(G, a, b, 7)
         assert frames.shape == (7, 3, 16, 16)
-        torch.testing.assert_close(frames[0], render(G, space, a)[0])
-        torch.testing.assert_close(frames[-1], render(G, space, b)[0])
+        torch.testing.assert_close(frames[0], a.render(G)[0])
+        torch.testing.assert_close(frames[-1], b.render(G)[0])
 
 
 def test_crossover_extremes_are_pure_style_and_pure_content(G, known):
     ws, _ = known
-    content, style = ws[:1], ws[1:2]
-    torch.testing.assert_close(crossover(G, "w+", content, style, 0), render(G, "w+", style))
-    torch.testing.assert_close(crossover(G, "w+", content, style, G.num_ws), render(G, "w+", content))
-    middle = crossover(G, "w+", content, style, G.num_ws // 2)
-    assert not torch.allclose(middle, render(G, "w+", style))
+    content, style = Code(ws[:1], "w+"), Code(ws[1:2], "w+")
+    torch.testing.assert_close(crossover(G, content, style, 0), style.render(G))
+    torch.testing.assert_close(crossover(G, content, style, G.num_ws), content.render(G))
+    middle = crossover(G, content, style, G.num_ws // 2)
+    assert not torch.allclose(middle, style.render(G))
 
 
 def test_config_validation_is_one_clear_message():

@@ -1,6 +1,5 @@
-"""The w+ encoder on a tiny 16 px StyleGAN2: it learns, it helps the optimiser, it trains data-parallel,
-its checkpoints round-trip and resume exactly, `compare` reports every field, bad encoder files are refused."""
-import json
+"""train.py encoder on a tiny 16 px StyleGAN2: the encoder learns, it helps the optimiser, it trains
+data-parallel, its checkpoints round-trip and resume exactly, bad encoder files are refused."""
 import subprocess
 import sys
 
@@ -10,26 +9,18 @@ import torch
 from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
 from encoder.training import EncoderTrainingConfig, synthetic_pairs
+from generators import fingerprint
+from inversion.code import Code
 from inversion.invert import InversionConfig, invert
-from inversion.latents import initial_latent
+from inversion.latents import initial_code
 from inversion.losses import LossWeights
 from inversion.optimize import OptimizerConfig
-from latentcat.checkpoints import fingerprint
 from latentcat.encoder_files import load_encoder, save_encoder
 from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.errors import UserError
-from latentcat.generator_files import save_generator
-from tests.conftest import ROOT, run_script
-from tests.test_inversion import tiny_generator
+from tests.conftest import ROOT, run_script, tiny_generator
 
 QUIET = dict(log=lambda *_: None)
-
-
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    path = tmp_path_factory.mktemp("gen") / "tiny.safetensors"
-    save_generator(path, tiny_generator())
-    return path
 
 
 def run_config(gen, data, out, steps, **kw):
@@ -57,8 +48,8 @@ def test_trained_encoder_starts_closer_than_the_mean_and_helps_refinement(gen, s
     torch.manual_seed(999)  # held-out generated images
     targets, _ = synthetic_pairs(G, 8, 0.0)
     with torch.no_grad():
-        guess = E(targets)
-    mean = initial_latent(G, "w+", "mean", 8)
+        guess = Code(E(targets), "w+")
+    mean = initial_code(G, "w+", "mean", 8)
     assert start_loss(G, E, targets, guess).mean() < 0.7 * start_loss(G, E, targets, mean).mean()
     config = InversionConfig(weights=LossWeights(perceptual=0.0), optimizer=OptimizerConfig(steps=20))
     hybrid = invert(G, targets, config, guess, progress=False).losses
@@ -125,26 +116,3 @@ def test_bad_encoder_files_are_refused_in_one_line(gen, tmp_path):
     result = run_script("infer.py", "invert", tmp_path / "x.png", "--generator", gen, "--encoder",
                         tmp_path / "cut.safetensors", "--out", tmp_path / "o", check=False)
     assert result.returncode == 1 and "cut.safetensors" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_compare_writes_every_field(gen, shapes_dir, tmp_path):
-    G = tiny_generator()
-    save_encoder(tmp_path / "enc.safetensors", WPlusEncoder(EncoderConfig(resolution=16, num_ws=G.num_ws,
-                                                                          w_dim=G.w_dim)), fingerprint(G))
-    images = sorted(shapes_dir.glob("*.png"))[:3]
-    out = tmp_path / "cmp"
-    run_script("infer.py", "compare", *images, "--generator", gen, "--encoder", tmp_path / "enc.safetensors",
-               "--refine-steps", "4", "--baseline-steps", "8", "--record-every", "2", "--perceptual", "stlpips-alex",
-               "--refine-lr", "0.02", "--no-progress", "--out", out)
-    s = json.loads((out / "summary.json").read_text())
-    assert set(s["methods"]) == {"encoder", "hybrid", "baseline"}
-    assert s["methods"]["hybrid"]["lr"] == 0.02 and s["methods"]["baseline"]["lr"] == 0.1
-    for name, steps in (("encoder", 0), ("hybrid", 4), ("baseline", 8)):
-        m = s["methods"][name]
-        for key in ("mse", "psnr", "ssim", "lpips"):
-            assert set(m[key]) == {"mean", "median"}
-        assert m["lpips_net"] == "stlpips-vgg" and m["seconds_per_image"] > 0 and m["steps"] == steps
-    assert s["methods"]["hybrid"]["curve"]["step"] == [0, 2, 4]
-    assert s["methods"]["baseline"]["curve"]["step"] == [0, 2, 4, 6, 8]
-    assert len(s["items"]) == 3 and set(s["items"][0]["metrics"]) == {"encoder", "hybrid", "baseline"}
-    assert (out / "comparison.png").is_file() and (out / "curve.png").is_file()

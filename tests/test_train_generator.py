@@ -1,4 +1,4 @@
-"""GAN training: it learns, checkpoints round-trip exactly, resume equals uninterrupted, replicas stay identical."""
+"""train.py generator: it learns, resume equals uninterrupted, replicas stay identical, kill -9 loses nothing."""
 import os
 import signal
 import subprocess
@@ -9,13 +9,12 @@ import pytest
 import torch
 
 import generators as g
+from generators import sample_images, seeded_z
+from generators.pixels import uint8_to_float
 from generators.training import GANTrainingConfig
-from latentcat.checkpoints import fingerprint
 from latentcat.datasets import load_images
 from latentcat.gan_trainer import GANRunConfig, GANTrainer
-from latentcat.generator_files import load_generator, save_generator
-from latentcat.images import uint8_to_float
-from latentcat.sampling import generate, sample_latents
+from latentcat.generator_files import load_generator
 from tests.conftest import ROOT, run_script
 
 
@@ -28,7 +27,7 @@ def run_config(data, out, steps, arch_preset="tiny", **kw):
 
 def colour_gap(G, data) -> float:
     """Distance between the mean colour layout of samples and of the data (what a GAN must learn first)."""
-    fake = generate(G, sample_latents(G.z_dim, 64, seed=123), truncation=1.0)
+    fake = sample_images(G, seeded_z(G.z_dim, 64, seed=123))
     return (fake.mean(0) - uint8_to_float(data).mean(0)).abs().mean().item()
 
 
@@ -43,17 +42,6 @@ def test_training_moves_samples_toward_data(shapes_dir, tmp_path, arch_preset):
     assert (tmp_path / "samples").is_dir() and any((tmp_path / "tensorboard").rglob("events.out.tfevents*"))
 
 
-def test_checkpoint_round_trip_is_bit_exact(tmp_path):
-    torch.manual_seed(0)
-    for name in ("tiny", "tiny-dcgan"):
-        G = g.build_generator(g.preset(name))
-        save_generator(tmp_path / f"{name}.safetensors", G)
-        G2 = load_generator(tmp_path / f"{name}.safetensors")
-        for (k, a), b in zip(G.state_dict().items(), G2.state_dict().values()):
-            assert torch.equal(a, b), k
-        assert fingerprint(G) == fingerprint(G2)
-
-
 def test_resume_equals_uninterrupted(shapes_dir, tmp_path):
     straight = GANTrainer(run_config(shapes_dir, tmp_path / "a", steps=8), log=lambda *_: None)
     straight.train()
@@ -63,8 +51,8 @@ def test_resume_equals_uninterrupted(shapes_dir, tmp_path):
     assert resumed.step == 4
     resumed.train()
     for name in ("G", "D", "G_ema"):
-        for (k, a), b in zip(straight._models()[name].state_dict().items(),
-                             resumed._models()[name].state_dict().values()):
+        for (k, a), b in zip(straight.modules()[name].state_dict().items(),
+                             resumed.modules()[name].state_dict().values()):
             assert torch.equal(a, b), f"{name}.{k} differs after resume"
     straight_state, resumed_state = straight.opt_g.state_dict()["state"], resumed.opt_g.state_dict()["state"]
     assert straight_state.keys() == resumed_state.keys()

@@ -1,0 +1,184 @@
+"""A session: the loaded generator and everything the inversion jobs share (encoder, loss and metric networks,
+where each photo starts, batch and recording settings), built once from plain settings."""
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from generators import check_space, fingerprint
+from inversion.code import Code
+from inversion.feature_networks import DEFAULT_PERCEPTUAL, FeatureNetwork, build_feature_network, metric_backbone_for
+from inversion.invert import InversionConfig
+from inversion.latents import INITS, initial_code
+from latentcat.checkpoints import read_state_dict
+from latentcat.encoder_files import load_encoder
+from latentcat.errors import UserError, user_facing
+from latentcat.generator_files import describe_generator, load_generator, require_wplus
+from latentcat.inputs import Input
+from latentcat.latent_files import SUFFIX, load_code
+
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+SHIPPED_GENERATOR = CHECKPOINTS / "stylegan2-cat64.safetensors"
+SHIPPED_ENCODER = CHECKPOINTS / "encoder-cat64.safetensors"  # trained for SHIPPED_GENERATOR only
+
+
+def encoder_for(generator: str, encoder: str | None) -> str | None:
+    """The encoder to use: the one asked for, else the shipped one with the shipped generator (an encoder fits
+    one generator only), else none."""
+    if encoder:
+        return encoder
+    if Path(generator).resolve() == SHIPPED_GENERATOR.resolve() and SHIPPED_ENCODER.is_file():
+        return str(SHIPPED_ENCODER)
+    return None
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Everything a session is built from (the command line's flags, or a web page's controls)."""
+    generator: str = str(SHIPPED_GENERATOR)
+    device: str = "cpu"
+    encoder: str | None = None
+    inversion: InversionConfig | None = InversionConfig()  # None: the command inverts nothing (sample)
+    space: str | None = None              # None: `default_space` where the generator has it, else its last space
+    default_space: str = InversionConfig.space
+    init: str | None = None               # mean | random | encoder | FILE | DIR; None: the encoder if any, else mean
+    perceptual: str = DEFAULT_PERCEPTUAL
+    perceptual_layers: tuple[str, ...] | None = None
+    vgg_weights: str | None = None
+    alexnet_weights: str | None = None
+    metric_net: str | None = None         # None: a network other than the loss's
+    batch_size: int = 8
+    save_every: int = 0
+    record_every: int = 0
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where each photo's optimisation begins, decoded once from --init."""
+    init: str                              # mean | random | encoder | a latent file | a folder of them
+    code: Code | None = None               # a latent file's code
+    by_stem: dict[str, Code] | None = None  # a folder's codes, by the photo stem they were inverted from
+
+    def has(self, inp: Input) -> bool:
+        return self.by_stem is None or inp.stem in self.by_stem
+
+    def codes(self, session: "Session", batch: list[Input], images: torch.Tensor) -> Code:
+        G, space = session.G, session.config.space
+        if self.init in INITS:
+            return initial_code(G, space, self.init, len(images), session.config.seed)
+        if self.init == "encoder":
+            with torch.no_grad():
+                ws = session.encoder(images)
+            return Code(ws if space == "w+" else ws.mean(dim=1), space, generator=session.fingerprint)
+        if self.by_stem is not None:
+            return Code.cat([self.by_stem[inp.stem] for inp in batch])
+        return Code(self.code.latent.expand(len(images), *self.code.latent.shape[1:]).clone(), space,
+                    tuple(n.expand(len(images), -1, -1, -1).clone() for n in self.code.noise)
+                    if self.code.noise else None, self.code.generator)
+
+
+@dataclass
+class Session:
+    G: torch.nn.Module
+    generator_path: str
+    fingerprint: str
+    device: torch.device
+    settings: SessionSettings
+    config: InversionConfig | None = None
+    network: FeatureNetwork | None = None
+    metric_network: FeatureNetwork | None = None
+    encoder: torch.nn.Module | None = None
+    start: Start | None = None
+
+    @property
+    def batch_size(self) -> int:
+        return self.settings.batch_size
+
+    def generator_info(self) -> dict:
+        return describe_generator(self.generator_path, self.G)
+
+    def describe(self) -> dict:
+        """The settings summary.json records."""
+        return {"inversion": dataclasses.asdict(self.config), "init": self.start.init,
+                "perceptual": self.network.name if self.network else None,
+                "perceptual_layers": list(self.network.layers) if self.network else None,
+                "metric_net": self.metric_network.name, "batch_size": self.batch_size,
+                "encoder": encoder_for(self.settings.generator, self.settings.encoder), "device": str(self.device)}
+
+    def with_run(self, init: str, steps: int, lr: float | None = None) -> "Session":
+        """The same session with another start and number of steps (and learning rate, if given)."""
+        optimizer = dataclasses.replace(self.config.optimizer, steps=steps,
+                                        **({"lr": lr} if lr is not None else {}))
+        return dataclasses.replace(self, start=Start(init),
+                                   config=dataclasses.replace(self.config, optimizer=optimizer))
+
+
+def read_start(session: Session, init: str) -> Start:
+    if init in INITS or init == "encoder":
+        if init == "encoder" and session.encoder is None:
+            raise UserError("--init encoder needs a trained encoder (--encoder CKPT)")
+        if init == "encoder" and session.config.space == "z":
+            raise UserError("the encoder predicts w+ codes: use --latent w+ (or w) with --init encoder")
+        return Start(init)
+    path = Path(init)
+    if path.is_dir():
+        by_stem = {}
+        for file in sorted(path.glob(f"*{SUFFIX}")):
+            stem = Input.stem_of(file.name.removesuffix(SUFFIX))
+            if stem in by_stem:
+                raise UserError(f"holds two latent files for photo {stem!r}", path)
+            by_stem[stem] = start_code(session, file)
+        if not by_stem:
+            raise UserError(f"holds no latent files (*{SUFFIX}) to start from", path)
+        return Start(init, by_stem=by_stem)
+    if path.exists():
+        return Start(init, code=start_code(session, path))
+    raise UserError(f"--init must be mean, random, encoder, a latent file or a folder of them; {init} is none of "
+                    "them")
+
+
+def start_code(session: Session, path) -> Code:
+    """A latent file to start from, which must be in the space being optimised."""
+    code = load_code(path, session.G, session.fingerprint)
+    if code.space != session.config.space:
+        raise UserError(f"holds a {code.space} latent, but --latent is {session.config.space}", path)
+    return code
+
+
+def build_network(name: str, layers, settings: SessionSettings, device) -> FeatureNetwork:
+    weights = {key: read_state_dict(path) if path else None
+               for key, path in (("vgg_weights", settings.vgg_weights), ("alexnet_weights", settings.alexnet_weights))}
+    return user_facing(build_feature_network, name, layers, device=device, **weights)
+
+
+def open_session(settings: SessionSettings) -> Session:
+    """Load what `settings` name, checking every file and setting before any work starts."""
+    device = user_facing(torch.device, settings.device)
+    G = load_generator(settings.generator, device)
+    session = Session(G=G, generator_path=settings.generator, fingerprint=fingerprint(G), device=device,
+                      settings=settings)
+    if settings.inversion is None:
+        return session
+    space = settings.space or (settings.default_space if settings.default_space in G.latent_spaces
+                               else G.latent_spaces[-1])
+    user_facing(check_space, G, space)
+    session.config = user_facing(dataclasses.replace, settings.inversion, space=space)
+    encoder = encoder_for(settings.generator, settings.encoder)
+    if encoder:
+        require_wplus(G, settings.generator, "an encoder")
+        session.encoder = load_encoder(encoder, G, session.fingerprint, device)
+    init = settings.init or ("encoder" if session.encoder else "mean")
+    if init == "mean" and space == "z":
+        print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed "
+              f"{settings.inversion.seed})")
+    for name in ("save_every", "record_every"):
+        if getattr(settings, name) < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0")
+    if session.config.weights.perceptual > 0:
+        session.network = build_network(settings.perceptual, settings.perceptual_layers, settings, device)
+    metric = settings.metric_net or metric_backbone_for(settings.perceptual if session.network else None)
+    session.metric_network = build_network(metric, None, settings, device)
+    session.start = read_start(session, init)
+    return session
