@@ -12,13 +12,14 @@ from inversion.feature_networks import BACKBONES
 from inversion.invert import InversionConfig
 from inversion.losses import LossWeights
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
+from inversion.tuning import SCHEDULES, TUNE_PER, TuningConfig
 from latentcat import cli
 from latentcat.inputs import expand_inputs
 from latentcat.jobs import compare, draw, execute, interpolate, invert, mix, sample
 from latentcat.session import SessionSettings, open_session
 
 OPTIMIZER, LOSS, INVERSION = cli.defaults(OptimizerConfig), cli.defaults(LossWeights), cli.defaults(InversionConfig)
-SESSION = cli.defaults(SessionSettings)
+SESSION, TUNING = cli.defaults(SessionSettings), cli.defaults(TuningConfig)
 
 
 def add_common(p):
@@ -31,6 +32,8 @@ def add_encoder_flag(group):
     group.add_argument("--encoder", metavar="CKPT",
                        help="trained w+ encoder (train.py encoder) (default: the shipped encoder, when --generator "
                             "is the shipped generator it was trained for)")
+    group.add_argument("--encoder-iterations", type=cli.positive_int, metavar="K",
+                       help="passes of an iterative (ReStyle) encoder (default: as many as it was trained with)")
 
 
 def add_inversion(p, defaults: dict, own_starts: bool = False):
@@ -38,7 +41,7 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
     own (its steps, space, ...), the rest come from the engine's configs. `own_starts`: the command picks its
     starts itself, so it offers no --init."""
     space = defaults.get("space", SESSION.default_space)
-    p.set_defaults(default_space=space, init=None, encoder=None)
+    p.set_defaults(default_space=space, init=None, encoder=None, encoder_iterations=None)
     g = p.add_argument_group("latent and start")
     g.add_argument("--latent", choices=SPACES, help=f"latent space to optimise (default: {space}; z for a DCGAN)")
     if not own_starts:
@@ -66,6 +69,29 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
                    help="Adam: fraction of steps the noise lasts")
     g.add_argument("--batch-size", type=cli.positive_int, default=SESSION.batch_size,
                    help="images optimised together (LBFGS couples a batch: use 1 for independent results)")
+    g = p.add_argument_group("generator tuning after the latent stage (PTI; Deep Generative Prior)")
+    g.add_argument("--tune-generator", type=int, default=defaults.get("tune_steps", TUNING.steps), metavar="STEPS",
+                   help="tune the generator's rendering weights on each photo for STEPS steps (0: off); writes "
+                        "NNN-photo.generator.safetensors, only what changed from --generator")
+    g.add_argument("--tune-lr", type=float, default=TUNING.lr, help="Adam learning rate of the tuned weights")
+    g.add_argument("--tune-warmup", type=float, default=TUNING.warmup, help="fraction of tuning steps of warm-up")
+    g.add_argument("--tune-rampdown", type=float, default=TUNING.rampdown,
+                   help="final fraction of tuning steps of cosine ramp-down")
+    g.add_argument("--tune-layers", type=cli.positive_int, default=TUNING.from_resolution, metavar="FROM_PX",
+                   help="tune the blocks rendering at FROM_PX and finer (4: every block)")
+    g.add_argument("--tune-schedule", choices=SCHEDULES, default=TUNING.schedule,
+                   help="progressive: unlock blocks coarse to fine over the first half of the steps (DGP)")
+    g.add_argument("--tune-latent", action="store_true", help="also optimise the code while tuning (DGP; PTI "
+                                                                "keeps the latent stage's code fixed)")
+    g.add_argument("--tune-latent-lr", type=float, default=TUNING.latent_lr, help="with --tune-latent")
+    g.add_argument("--locality-weight", type=float, default=TUNING.locality_weight,
+                   help="PTI's locality regulariser: renders between the code and random samples must not change")
+    g.add_argument("--locality-reach", type=float, default=TUNING.locality_reach,
+                   help="where those renders lie between the code (0) and a random sample (1)")
+    g.add_argument("--tune-per", choices=TUNE_PER, default=defaults.get("tune_per", TUNING.per),
+                   help="one tuned generator per photo, or one for the whole batch")
+    g.add_argument("--tune-stop", type=float, metavar="LPIPS",
+                   help="stop tuning a photo once its perceptual loss is below this (PTI: 0.06)")
     g = p.add_argument_group("loss (each weight may be 0)")
     g.add_argument("--pixel", choices=("l1", "l2"), default=f"l{INVERSION.pixel_p}", help="pixel loss norm")
     g.add_argument("--pixel-weight", type=float, default=LOSS.pixel, help="weight of the pixel loss")
@@ -106,8 +132,14 @@ def session_settings(args) -> SessionSettings:
     inversion = cli.user_facing(InversionConfig, space=args.latent or args.default_space,
                                 optimize_noise=args.optimize_noise, weights=weights, pixel_p=int(args.pixel[1]),
                                 optimizer=optimizer, seed=args.seed)
+    tuning = cli.user_facing(TuningConfig, steps=args.tune_generator, lr=args.tune_lr, warmup=args.tune_warmup,
+                             rampdown=args.tune_rampdown, from_resolution=args.tune_layers,
+                             schedule=args.tune_schedule, tune_latent=args.tune_latent, latent_lr=args.tune_latent_lr,
+                             locality_weight=args.locality_weight, locality_reach=args.locality_reach,
+                             per=args.tune_per, stop_lpips=args.tune_stop)
     return SessionSettings(
-        generator=args.generator, device=args.device, encoder=args.encoder, inversion=inversion, space=args.latent,
+        generator=args.generator, device=args.device, encoder=args.encoder,
+        encoder_iterations=args.encoder_iterations, inversion=inversion, tuning=tuning, space=args.latent,
         default_space=args.default_space, init=args.init, perceptual=args.perceptual,
         perceptual_layers=tuple(args.perceptual_layers.split(",")) if args.perceptual_layers else None,
         vgg_weights=args.vgg_weights, alexnet_weights=args.alexnet_weights, metric_net=args.metric_net,
@@ -190,22 +222,31 @@ def add_mix(sub):
 
 def add_compare(sub):
     O = cli.defaults(compare.CompareOptions)
-    p = command(sub, "compare", "encoder vs hybrid vs mean-start baseline",
-                "Invert the same photos three ways with the same loss and optimiser: the encoder alone, the encoder "
-                "plus --refine-steps of optimisation (hybrid), and --baseline-steps from the mean (baseline). "
-                "Writes summary.json (methods.{encoder,hybrid,baseline}: mean/median mse, psnr, ssim, lpips, "
-                "seconds per image, steps), comparison.png (photo | encoder | hybrid | baseline) and curve.png "
-                "(LPIPS against step for hybrid and baseline).", compare,
-                lambda a: cli.user_facing(compare.CompareOptions, refine_steps=a.refine_steps,
-                                          baseline_steps=a.baseline_steps, refine_lr=a.refine_lr))
+    p = command(sub, "compare", "every way of inverting, side by side",
+                "Invert the same photos with each of --methods, with the same loss: encoder (the encoder alone; "
+                "encoder-1: an iterative encoder's first pass), hybrid (encoder + --refine-steps latent steps), "
+                "tuned (encoder + --tuned-refine-steps latent steps + --tune-generator tuning steps), baseline "
+                "(--baseline-steps from the mean), pti (--pti-steps from the mean + tuning). Writes summary.json "
+                "(methods.*: mean/median mse, psnr, ssim, lpips, seconds per image, steps of each kind, curves, "
+                "and for tuned methods how far tuning moved random samples' renders), comparison.png (photo | "
+                "each method) and curve.png (LPIPS and PSNR against steps and against seconds).", compare,
+                lambda a: cli.user_facing(
+                    compare.CompareOptions, methods=tuple(m for m in a.methods.split(",") if m),
+                    refine_steps=a.refine_steps, refine_lr=a.refine_lr, tuned_refine_steps=a.tuned_refine_steps,
+                    tune_steps=a.tune_generator, baseline_steps=a.baseline_steps, pti_steps=a.pti_steps,
+                    drift_samples=a.drift_samples))
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="photos, or folders of photos")
     p.set_defaults(expand=True)
     add_common(p)
-    p.add_argument("--refine-steps", type=int, default=O.refine_steps,
-                   help="hybrid: optimisation steps after the encoder")
-    p.add_argument("--baseline-steps", type=int, default=O.baseline_steps,
-                   help="baseline: optimisation steps from the mean")
-    p.add_argument("--refine-lr", type=float, help="hybrid: learning rate of the refinement (default: --lr)")
+    p.add_argument("--methods", default=",".join(O.methods), help=f"some of {', '.join(compare.METHODS)}")
+    p.add_argument("--refine-steps", type=int, default=O.refine_steps, help="hybrid: latent steps after the encoder")
+    p.add_argument("--refine-lr", type=float, help="hybrid and tuned: learning rate of those steps (default: --lr)")
+    p.add_argument("--tuned-refine-steps", type=int, default=O.tuned_refine_steps,
+                   help="tuned: latent steps after the encoder, before tuning")
+    p.add_argument("--baseline-steps", type=int, default=O.baseline_steps, help="baseline: latent steps from the mean")
+    p.add_argument("--pti-steps", type=int, default=O.pti_steps, help="pti: latent steps from the mean before tuning")
+    p.add_argument("--drift-samples", type=int, default=O.drift_samples,
+                   help="tuned methods: random samples rendered by the parent and each tuned generator")
     add_inversion(p, compare.DEFAULTS, own_starts=True)
     add_encoder_flag(p)
 

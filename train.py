@@ -103,6 +103,11 @@ def add_encoder(sub):
     p.add_argument("--head", choices=HEADS, default=m.head,
                    help="pSp feature pyramid with a map2style block per w+ layer, or global pool + linear")
     p.add_argument("--depth", type=int, default=m.depth, help="ResNet stages used (3 suits <= 64 px; 4: all)")
+    p.add_argument("--iterative", type=cli.positive_int, default=m.iterations, metavar="N",
+                   help="ReStyle: N > 1 trains an encoder that reads the photo and its current reconstruction and "
+                        "corrects the code, N passes from w_avg per batch (1: one pass, pSp)")
+    p.add_argument("--init-encoder", metavar="CKPT",
+                   help="start from this trained encoder's weights (e.g. the shipped one-pass encoder)")
     p.add_argument("--progressive-every", type=int, default=t.progressive_every, metavar="K",
                    help="e4e progressive training: start from one w, unlock a w+ layer every K steps (0: off)")
     p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
@@ -191,14 +196,14 @@ def cmd_encoder(args):
     require_wplus(G, args.generator, "an encoder")
     model = cli.user_facing(EncoderConfig, resolution=G.resolution, num_ws=G.num_ws, w_dim=G.w_dim,
                             backbone=args.backbone, head=args.head, depth=args.depth,
-                            progressive=args.progressive_every > 0)
+                            progressive=args.progressive_every > 0, iterations=args.iterative)
     training = cli.user_facing(
         EncoderTrainingConfig, lr=args.lr, synthetic_ratio=args.synthetic_ratio, style_mixing=args.style_mixing,
         latent_weight=args.latent_weight, pixel_weight=args.pixel_weight, perceptual_weight=args.perceptual_weight,
         mean_weight=args.mean_weight, progressive_every=args.progressive_every)
     cfg = cli.user_facing(EncoderRunConfig, **run_fields(args), generator=args.generator, model=model,
                           training=training, perceptual=args.perceptual, backbone_weights=args.backbone_weights,
-                          val_every=args.val_every)
+                          init_encoder=args.init_encoder, val_every=args.val_every)
     EncoderTrainer(cfg, resume=args.resume).train()
 
 

@@ -16,6 +16,8 @@ class EncoderConfig:
     head: str = "pyramid"         # pyramid (pSp map2style per level) or pool (global pool + linear)
     depth: int = 3                # ResNet stages used (3: layer1-3, enough at <= 64 px; 4: all)
     progressive: bool = False     # e4e: start from one shared w, unlock per-layer deltas during training
+    iterations: int = 1           # ReStyle: passes it was trained with (> 1: it also reads the current
+    #                               reconstruction and predicts a correction to the current code)
 
     def __post_init__(self):
         if self.backbone not in BACKBONES:
@@ -24,7 +26,7 @@ class EncoderConfig:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         if self.depth not in (2, 3, 4):
             raise ValueError(f"depth is the number of ResNet stages used, 2 to 4; got {self.depth}")
-        for name in ("resolution", "num_ws", "w_dim"):
+        for name in ("resolution", "num_ws", "w_dim", "iterations"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 

@@ -9,6 +9,8 @@ generator's w_avg (pSp) starts training at the average cat instead of at an arbi
   small (ResNet18's layer4 alone is 8.4 M parameters, for a 2x2 map); pSp at 256 px uses all 4.
 - progressive (e4e, Tov et al. 2021): layer i > 0 predicts a delta from layer 0's code; only the first
   `active_ws` layers use their delta, so training starts from a single w and unlocks the rest gradually.
+- iterative (ReStyle, Alaluf et al. 2021): the input is the photo and the current reconstruction (6 channels)
+  and the output a correction added to the current code; `encode` starts at w_avg and runs several passes.
 """
 import math
 
@@ -57,6 +59,12 @@ class WPlusEncoder(nn.Module):
         trunk = getattr(torchvision.models, config.backbone)(weights=None)
         if backbone_weights is not None:
             trunk.load_state_dict(backbone_weights)
+        if config.iterations > 1:  # photo and current reconstruction; the extra channels start at zero
+            conv = nn.Conv2d(6, trunk.conv1.out_channels, 7, stride=2, padding=3, bias=False)
+            with torch.no_grad():
+                conv.weight.zero_()
+                conv.weight[:, :3] = trunk.conv1.weight
+            trunk.conv1 = conv
         self.stem = nn.Sequential(trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool)
         layers = [trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4][:config.depth]
         self.stages = nn.ModuleList(layers)
@@ -75,11 +83,12 @@ class WPlusEncoder(nn.Module):
             self.linear = nn.Linear(channels[-1], n * d)
         self.register_buffer("w_avg", torch.zeros(d))
         self.register_buffer("active_ws", torch.tensor(n if not config.progressive else 1))
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1))
+        channels_in = 6 if config.iterations > 1 else 3
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406] * (channels_in // 3)).reshape(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225] * (channels_in // 3)).reshape(1, -1, 1, 1))
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The output of every stage used, shallowest first."""
+        """The output of every stage used, shallowest first (x: 3 or, iterative, 6 channels in [-1, 1])."""
         x = self.stem(((x + 1) / 2 - self.mean) / self.std)
         out = []
         for stage in self.stages:
@@ -101,13 +110,35 @@ class WPlusEncoder(nn.Module):
         return torch.stack([head(pyramid[min(lv, len(pyramid) - 1)]) for head, lv in zip(self.styles, self.levels)],
                            dim=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """images [N, 3, R, R] in [-1, 1] -> w+ [N, num_ws, w_dim]."""
-        codes = self.offsets(x)
+    def forward(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
+        """One pass: images [N, 3, R, R] in [-1, 1] -> w+ [N, num_ws, w_dim] = w_avg + offsets. Iterative:
+        [photos | current reconstructions] [N, 6, R, R] and the current codes -> the corrected codes."""
+        delta = self.offsets(x)
         if self.config.progressive:
-            unlocked = (torch.arange(codes.shape[1], device=codes.device) < self.active_ws).to(codes.dtype)
-            codes = codes[:, :1] + unlocked.reshape(1, -1, 1) * (codes - codes[:, :1])
-        return self.w_avg.to(codes.dtype) + codes
+            unlocked = (torch.arange(delta.shape[1], device=delta.device) < self.active_ws).to(delta.dtype)
+            delta = delta[:, :1] + unlocked.reshape(1, -1, 1) * (delta - delta[:, :1])
+        return (self.w_avg if codes is None else codes).to(delta.dtype) + delta
+
+    def start(self, num: int) -> torch.Tensor:
+        """The code every encoding starts from: w_avg in each w+ layer, [num, num_ws, w_dim]."""
+        return self.w_avg.expand(num, self.config.num_ws, -1)
+
+    def passes(self, images: torch.Tensor, render, iterations: int | None = None):
+        """Yield the code [N, num_ws, w_dim] after each pass (one pass, or `iterations`, default: as trained);
+        render(codes) -> images draws the current reconstruction an iterative encoder reads."""
+        if self.config.iterations == 1:
+            yield self(images)
+            return
+        codes = self.start(len(images))
+        for _ in range(iterations or self.config.iterations):
+            codes = self(torch.cat([images, render(codes).to(images.dtype)], dim=1), codes)
+            yield codes
+
+    def encode(self, images: torch.Tensor, render, iterations: int | None = None) -> torch.Tensor:
+        """The w+ codes after the last pass."""
+        for codes in self.passes(images, render, iterations):
+            pass
+        return codes
 
     def unlock(self, active: int) -> None:
         """Progressive mode: let the first `active` w+ layers use their own deltas."""

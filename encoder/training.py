@@ -50,10 +50,12 @@ def synthetic_pairs(G, num: int, style_mixing: float) -> tuple[torch.Tensor, tor
 
 
 class EncoderObjective:
-    """Loss of one batch: `loss(encoder, real) -> (total, {name: value})`."""
+    """Loss of one batch: `loss(encoder, real, num_synthetic) -> (total, {name: value})`. An iterative encoder
+    (ReStyle) runs `iterations` passes from w_avg, each reading the photo and the previous reconstruction
+    (detached, as ReStyle does): the loss is the sum over passes, logged for the last."""
 
-    def __init__(self, G, config: EncoderTrainingConfig, network: FeatureNetwork | None):
-        self.G, self.config = G, config
+    def __init__(self, G, config: EncoderTrainingConfig, network: FeatureNetwork | None, iterations: int = 1):
+        self.G, self.config, self.iterations = G, config, iterations
         self.pixel = PixelLoss(2)
         self.perceptual = PerceptualLoss(network) if network is not None and config.perceptual_weight > 0 else None
 
@@ -62,10 +64,23 @@ class EncoderObjective:
         return int(round(batch_size * self.config.synthetic_ratio))
 
     def loss(self, encoder, real: torch.Tensor, num_synthetic: int):
-        c, G = self.config, self.G
-        fake, true_ws = synthetic_pairs(G, num_synthetic, c.style_mixing)
+        fake, true_ws = synthetic_pairs(self.G, num_synthetic, self.config.style_mixing)
         images = torch.cat([fake, real])
-        ws = encoder(images)
+        if self.iterations == 1:
+            return self._terms(encoder(images), images, true_ws, num_synthetic)[:2]
+        G, total = self.G, 0
+        codes = G.broadcast(G.w_avg.expand(len(images), -1))
+        with torch.no_grad():
+            current = G.synthesis(codes, noise_mode="const")
+        for _ in range(self.iterations):
+            codes = encoder(torch.cat([images, current.to(images.dtype)], dim=1), codes.detach())
+            loss, logs, current = self._terms(codes, images, true_ws, num_synthetic)
+            total = total + loss
+        return total, logs
+
+    def _terms(self, ws: torch.Tensor, images: torch.Tensor, true_ws: torch.Tensor, num_synthetic: int):
+        """(total, {name: detached value}, the reconstruction, detached)."""
+        c, G = self.config, self.G
         recon = G.synthesis(ws.float(), noise_mode="const")
         logs = {"pixel": self.pixel(recon, images).mean()}
         total = c.pixel_weight * logs["pixel"]
@@ -75,7 +90,7 @@ class EncoderObjective:
         if num_synthetic:
             logs["latent"] = latent_change(ws[:num_synthetic].float(), true_ws).mean()
             total = total + c.latent_weight * logs["latent"]
-        if len(real) and c.mean_weight > 0:
+        if len(images) > num_synthetic and c.mean_weight > 0:
             logs["mean_distance"] = distance_to_mean(ws[num_synthetic:].float(), G.w_avg).mean()
             total = total + c.mean_weight * logs["mean_distance"]
-        return total, {k: v.detach() for k, v in logs.items()}
+        return total, {k: v.detach() for k, v in logs.items()}, recon.detach()

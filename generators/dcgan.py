@@ -57,6 +57,15 @@ class DCGANGenerator(nn.Module):
     def sample(self, z: torch.Tensor, truncation: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
         return self(z)
 
+    def blocks(self) -> list[tuple[int, list[str]]]:
+        """Each transposed conv with the BatchNorm after it; the first renders 4x4, each next doubles."""
+        groups: list[tuple[int, list[str]]] = []
+        for index, layer in enumerate(self.net):
+            if isinstance(layer, nn.ConvTranspose2d):
+                groups.append((4 * 2 ** len(groups), []))
+            groups[-1][1].extend(f"net.{index}.{name}" for name, _ in layer.named_parameters())
+        return groups
+
 
 class DCGANDiscriminator(nn.Module):
     """image [N, 3, R, R] -> realness score [N] (strided convs, BatchNorm, leaky ReLU)."""

@@ -41,6 +41,10 @@ class Generator(Protocol):
     def sample(self, z: torch.Tensor, truncation: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
         """Images of the prior's samples z, truncated toward the mean by psi = `truncation`."""
 
+    def blocks(self) -> list[tuple[int, list[str]]]:
+        """The rendering layers, coarse to fine: (output resolution, names of their parameters). What generator
+        tuning may change (the mapping is not among them)."""
+
 
 def check_space(G, space: str) -> None:
     if space not in G.latent_spaces:

@@ -205,6 +205,10 @@ class StyleGAN2Generator(nn.Module):
     def sample(self, z: torch.Tensor, truncation: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
         return self(z, truncation, noise_mode=noise_mode)
 
+    def blocks(self) -> list[tuple[int, list[str]]]:
+        return [(res, [f"synthesis.blocks.{i}.{name}" for name, _ in block.named_parameters()])
+                for i, (res, block) in enumerate(zip(self.synthesis.resolutions, self.synthesis.blocks))]
+
 
 class DiscriminatorBlock(nn.Module):
     """Residual block: two 3x3 convs (the second downsamples) plus a 1x1 downsampling skip."""

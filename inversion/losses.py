@@ -93,6 +93,16 @@ def renormalize_noise(noises: list[torch.Tensor]) -> None:
         noise.sub_(mean).div_(std.clamp_min(1e-8))
 
 
+def locality_loss(images: torch.Tensor, references: torch.Tensor, weights: "LossWeights", pixel: PixelLoss,
+                  perceptual: PerceptualLoss | None) -> torch.Tensor:
+    """PTI's locality regulariser: the reconstruction terms between what a tuned generator and its parent render
+    for the same codes away from the photo, per image [N]. Keeps the tuned generator a cat generator."""
+    total = weights.pixel * pixel(images, references)
+    if perceptual is not None:
+        total = total + weights.perceptual * perceptual(images, references)
+    return total
+
+
 @dataclass(frozen=True)
 class LossWeights:
     """Weight of each term; 0 switches a term off (and skips its computation)."""

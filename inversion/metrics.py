@@ -41,6 +41,13 @@ def reconstruction_metrics(images: torch.Tensor, targets: torch.Tensor, network:
 
 
 @torch.no_grad()
+def render_drift(parent, tuned, z: torch.Tensor, network: FeatureNetwork) -> float:
+    """Mean LPIPS between what a generator and its tuned copy render for the same prior samples z: how much
+    tuning on a photo changed the generator away from it (PTI's locality; 0 for an untouched generator)."""
+    return float(PerceptualLoss(network)(tuned.sample(z), parent.sample(z)).mean())
+
+
+@torch.no_grad()
 def masked_l1(images: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor) -> list[float]:
     """Mean absolute error inside each mask, on the [0, 1] scale."""
     return masked_mean((quantize(images) - quantize(targets)).abs(), masks.cpu()).tolist()

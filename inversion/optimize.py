@@ -6,7 +6,8 @@ optimiser minimises their sum, so each image's latent gets exactly its own gradi
 - LBFGS on a batch is one problem over all rows: its line search and curvature history are shared, so one
   image's result depends on its batch mates. Use `--batch-size 1` for results independent of the batch.
 An image whose loss or gradient turns NaN or inf stops: its rows return to their last finite values and are
-frozen, the failure is reported, and the other images go on.
+frozen, the failure is reported, and the other images go on (also when every image fails at the first step).
+A row may also stop early when the caller says it is done (`stop`): it is frozen where it was.
 """
 import math
 import time
@@ -66,33 +67,46 @@ class OptimizerConfig:
 
 @dataclass
 class OptimizationLog:
-    """Per-step losses of every image (its loss at the start of the step), failures, steps run, wall time."""
+    """Per-step losses of every image (its loss at the start of the step), failures, early stops (the step
+    after which a row stopped), steps run, wall time."""
     losses: list[list[float]] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
+    stopped: dict[int, int] = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
 
 
-def _make_optimizer(config: OptimizerConfig, params):
+def _make_optimizer(config: OptimizerConfig, params, lr_scales):
     if config.name == "adam":
-        return torch.optim.Adam(params, lr=config.base_lr, betas=(0.9, 0.999))
+        groups = [{"params": [p], "lr_scale": scale} for p, scale in zip(params, lr_scales)]
+        return torch.optim.Adam(groups, lr=config.base_lr, betas=(0.9, 0.999))
     # One LBFGS iteration per step. max_eval must be given: torch's default (max_iter * 5 // 4 = 1) leaves the
     # line search no evaluations, so a step that overshoots is dropped and the same step is retried forever.
-    return torch.optim.LBFGS(params, lr=config.base_lr, max_iter=1, max_eval=1 + LINE_SEARCH_EVALS,
-                             history_size=config.lbfgs_history, line_search_fn="strong_wolfe",
-                             tolerance_grad=0.0, tolerance_change=0.0)
+    if len(set(lr_scales)) > 1:
+        raise ValueError("LBFGS takes one learning rate for all its parameters")
+    optimizer = torch.optim.LBFGS(params, lr=config.base_lr, max_iter=1, max_eval=1 + LINE_SEARCH_EVALS,
+                                  history_size=config.lbfgs_history, line_search_fn="strong_wolfe",
+                                  tolerance_grad=0.0, tolerance_change=0.0)
+    optimizer.param_groups[0]["lr_scale"] = lr_scales[0]
+    return optimizer
 
 
-def _finite_rows(tensor: torch.Tensor) -> torch.Tensor:
-    return torch.isfinite(tensor.detach()).flatten(1).all(dim=1)
+def _finite_rows(tensor: torch.Tensor | None, num: int) -> torch.Tensor:
+    """Which rows hold only finite values (a missing gradient is all zeros: finite)."""
+    if tensor is None:
+        return torch.ones(num, dtype=torch.bool)
+    return torch.isfinite(tensor.detach()).reshape(num, -1).all(dim=1).cpu()
 
 
 def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor], config: OptimizerConfig,
              after_step: Callable[[int], None] | None = None, progress: bool = True,
-             description: str = "invert") -> OptimizationLog:
+             description: str = "invert", lr_scales: list[float] | None = None,
+             stop: Callable[[], torch.Tensor] | None = None) -> OptimizationLog:
     """Minimise `evaluate(step) -> losses [N]` over `params` (leaf tensors, batch first) for config.steps steps.
 
-    `after_step(step)` runs after each update (noise renormalisation, saving frames, recording metrics).
+    `after_step(step)` runs after each update (noise renormalisation, saving frames, recording metrics);
+    `lr_scales` gives each parameter its own multiple of the learning rate (Adam); `stop()`, called after each
+    step, marks the rows that are done ([N] bool).
     """
     num = params[0].shape[0]
     alive = torch.ones(num, dtype=torch.bool)
@@ -108,21 +122,21 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
     def closure():
         opt.zero_grad(set_to_none=False)
         losses = evaluate(state["step"])
-        finite = _finite_rows(losses.unsqueeze(1)).cpu()
+        finite = _finite_rows(losses, num)
         if (alive & ~finite).any():
             fail(alive & ~finite, "the loss")
         rows = alive.to(losses.device)
         total = losses[rows].sum() if bool(alive.any()) else losses.new_zeros(())
         if total.requires_grad:
             total.backward()
-        grads_ok = torch.stack([_finite_rows(p.grad) for p in params]).all(dim=0).cpu()
+        grads_ok = torch.stack([_finite_rows(p.grad, num) for p in params]).all(dim=0)
         if (alive & ~grads_ok).any():
             fail(alive & ~grads_ok, "the gradient")
         with torch.no_grad():
             for p, good in zip(params, last_good):
-                dead = (~alive).to(p.device)
-                p.grad[dead] = 0
                 keep = alive.to(p.device)
+                if p.grad is not None:
+                    p.grad[~keep] = 0
                 good[keep] = p[keep]
         if state["first"]:
             log.losses.append(losses.detach().cpu().tolist())
@@ -135,7 +149,8 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
                 dead = (~alive).to(p.device)
                 p[dead] = good[dead]
 
-    opt = _make_optimizer(config, params)
+    lr_scales = lr_scales or [1.0] * len(params)
+    opt = _make_optimizer(config, params, lr_scales)
     start = time.perf_counter()
     bar = tqdm(range(config.steps), desc=description, disable=not progress, leave=False, dynamic_ncols=True)
     for step in bar:
@@ -143,13 +158,20 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
             break
         state["first"], state["step"] = True, step
         for group in opt.param_groups:
-            group["lr"] = config.lr_at(step)
+            group["lr"] = config.lr_at(step) * group["lr_scale"]
         failed_before = len(log.failures)
         opt.step(closure)
         restore_failed()
         if len(log.failures) > failed_before and config.name == "lbfgs":
-            opt = _make_optimizer(config, params)  # its history holds the failed rows' steps: start afresh
+            opt = _make_optimizer(config, params, lr_scales)  # its history holds the failed rows' steps: afresh
         log.steps = step + 1
+        if stop is not None:
+            done = stop().cpu() & alive
+            log.stopped.update({i: step + 1 for i in done.nonzero().flatten().tolist()})
+            alive[done] = False
+            with torch.no_grad():  # frozen where they are now
+                for p, good in zip(params, last_good):
+                    good[done.to(p.device)] = p[done.to(p.device)]
         if after_step is not None:
             after_step(step)
         if log.losses:

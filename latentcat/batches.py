@@ -7,17 +7,21 @@ from typing import Callable, Iterator
 import torch
 
 from inversion.code import Code
-from inversion.invert import InversionResult, invert
+from inversion.invert import invert
+from inversion.tuning import tune
 from inversion.metrics import reconstruction_metrics
+from latentcat.errors import UserError
 from latentcat.images import to_pil
 from latentcat.inputs import Input, report
 from latentcat.latent_files import SUFFIX, write_code
 from latentcat.outputs import OutputFolder
+from latentcat.tuned_files import write_tuned
 
 
 @dataclass
 class Inverted:
-    """One input's outcome: its code (a Code of one), render [3, R, R], metrics, loss history, record."""
+    """One input's outcome: its code (a Code of one), render [3, R, R], metrics, loss history, record, and the
+    generator tuned for it (None: the session's own)."""
     input: Input
     code: Code
     image: torch.Tensor
@@ -26,37 +30,52 @@ class Inverted:
     terms: dict = field(default_factory=dict)
     record: dict = field(default_factory=dict)
     seconds: float = 0.0
-    steps: int = 0
+    steps: int = 0          # of the latent stage
+    tune_steps: int = 0     # of generator tuning
+    generator: torch.nn.Module | None = None
 
 
 class StepHook:
-    """After each optimisation step: save frames every --save-every steps, record metrics every --record-every."""
+    """After each step of either stage: save frames every --save-every steps, record metrics (and the seconds
+    per image so far) every --record-every. Steps count on from the latent stage into tuning."""
 
     def __init__(self, session, batch: list[Input], targets: torch.Tensor, out: OutputFolder | None):
         self.session, self.batch, self.targets, self.out = session, batch, targets, out
-        self.records = [{"step": []} for _ in batch]
-        self.seconds = 0.0  # time spent here, kept out of the reported inversion time
+        self.records = [{"step": [], "seconds": []} for _ in batch]
+        self.rows = list(range(len(batch)))  # the batch entries the current stage renders
+        self.offset, self.last = 0, session.config.optimizer.steps + session.tuning.steps
+        self.start, self.seconds = time.perf_counter(), 0.0  # time spent here is kept out of the timings
+
+    def elapsed(self) -> float:
+        """Seconds per image of inversion so far."""
+        return (time.perf_counter() - self.start - self.seconds) / len(self.batch)
+
+    def begin_tuning(self, latent_steps: int, rows: list[int]) -> None:
+        self.offset, self.rows = latent_steps, rows
 
     def record(self, steps_done: int, images: torch.Tensor):
+        seconds = self.elapsed()
         tic = time.perf_counter()
-        for rec, metrics in zip(self.records, reconstruction_metrics(images.cpu(), self.targets.cpu(),
-                                                                    self.session.metric_network)):
+        metrics = reconstruction_metrics(images.cpu(), self.targets[self.rows].cpu(), self.session.metric_network)
+        for row, values in zip(self.rows, metrics):
+            rec = self.records[row]
             rec["step"].append(steps_done)
+            rec["seconds"].append(round(seconds, 4))
             for key in ("mse", "psnr", "ssim", "lpips"):
-                rec.setdefault(key, []).append(metrics[key])
+                rec.setdefault(key, []).append(values[key])
         self.seconds += time.perf_counter() - tic
 
     def __call__(self, step: int, render: Callable[[], torch.Tensor]):
-        done, s = step + 1, self.session.settings
+        done, s = self.offset + step + 1, self.session.settings
         save = s.save_every and self.out is not None and done % s.save_every == 0
-        rec = s.record_every and (done % s.record_every == 0 or done == self.session.config.optimizer.steps)
+        rec = s.record_every and (done % s.record_every == 0 or done == self.last)
         if not (save or rec):
             return
         tic = time.perf_counter()
         images = render()
         if save:
-            for inp, img in zip(self.batch, images):
-                self.out.png(f"frames/{inp.name}-step{done:05d}.png", to_pil(img))
+            for row, img in zip(self.rows, images):
+                self.out.png(f"frames/{self.batch[row].name}-step{done:05d}.png", to_pil(img))
         self.seconds += time.perf_counter() - tic
         if rec:
             self.record(done, images)
@@ -77,32 +96,51 @@ def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
     if errors:
         yield [], errors
     for first in range(0, len(photos), session.batch_size):
-        batch = photos[first:first + session.batch_size]
-        targets = torch.stack([inp.image for inp in batch]).to(session.device)
-        hook = StepHook(session, batch, targets, out)
-        tic = time.perf_counter()
-        start = session.start.codes(session, batch, targets)
-        if session.settings.record_every:
-            with torch.no_grad():
-                hook.record(0, start.to(session.device).render(session.G))
-        result = invert(session.G, targets, session.config, start, network=session.network, on_step=hook,
-                        progress=session.settings.progress)
-        seconds = (time.perf_counter() - tic - hook.seconds) / len(batch)
-        metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
-        done, failed = [], []
-        for i, inp in enumerate(batch):
-            if i in result.log.failures:
-                report(failed, inp.path, f"optimisation stopped: {result.log.failures[i]}")
-            else:
-                done.append(_inverted(result, i, inp, metrics[i], hook.records[i], seconds))
-        yield done, failed
+        yield invert_batch(session, photos[first:first + session.batch_size], out)
 
 
-def _inverted(result: InversionResult, i: int, inp: Input, metrics: dict, record: dict, seconds: float):
-    return Inverted(input=inp, code=result.code[i], image=result.images[i], metrics=metrics,
-                    losses=[step[i] for step in result.log.losses],
-                    terms={k: float(v[i]) for k, v in result.terms.items()},
-                    record=record if len(record["step"]) > 1 else {}, seconds=seconds, steps=result.log.steps)
+def invert_batch(session, batch: list[Input], out: OutputFolder | None) -> tuple[list[Inverted], list[dict]]:
+    """The latent stage from the session's start, then (with tuning steps) generator tuning from its codes."""
+    targets = torch.stack([inp.image for inp in batch]).to(session.device)
+    hook = StepHook(session, batch, targets, out)
+    start = session.start.codes(session, batch, targets)
+    if session.settings.record_every:
+        with torch.no_grad():
+            hook.record(0, start.to(session.device).render(session.G))
+    result = invert(session.G, targets, session.config, start, network=session.network, on_step=hook,
+                    progress=session.settings.progress)
+    failed, ok = [], []
+    for i, inp in enumerate(batch):
+        if i in result.log.failures:
+            report(failed, inp.path, f"optimisation stopped: {result.log.failures[i]}")
+        else:
+            ok.append(i)
+    outcome = {i: {"code": result.code[i], "image": result.images[i], "losses": [s[i] for s in result.log.losses],
+                   "terms": {k: float(v[i]) for k, v in result.terms.items()}} for i in ok}
+    if session.tuning.steps and ok:
+        hook.begin_tuning(result.log.steps, ok)
+        tuned = tune(session.G, targets[ok], session.config, session.tuning, result.code[ok], session.network,
+                     hook, session.settings.progress, session.config.seed)
+        for j, i in enumerate(ok):
+            row = tuned.rows[j]
+            if row in tuned.log.failures:
+                report(failed, batch[i].path, f"generator tuning stopped: {tuned.log.failures[row]}")
+                del outcome[i]
+                continue
+            outcome[i].update(code=tuned.code_of(j), image=tuned.images[j], generator=tuned.generators[row],
+                              losses=outcome[i]["losses"] + [s[row] for s in tuned.log.losses],
+                              terms={k: float(v[j]) for k, v in tuned.terms.items()},
+                              tune_steps=tuned.log.stopped.get(row, tuned.log.steps))
+    seconds = hook.elapsed()
+    kept = sorted(outcome)
+    metrics = reconstruction_metrics(torch.stack([outcome[i]["image"] for i in kept]), targets[kept].cpu(),
+                                     session.metric_network) if kept else []
+    done = []
+    for i, values in zip(kept, metrics):
+        record = hook.records[i]
+        done.append(Inverted(input=batch[i], metrics=values, record=record if len(record["step"]) > 1 else {},
+                             seconds=seconds, steps=result.log.steps, **outcome[i]))
+    return done, failed
 
 
 def invert_all(session, inputs: list[Input], out: OutputFolder | None = None
@@ -127,16 +165,37 @@ def codes_of(session, inputs: list[Input], out: OutputFolder) -> tuple[list[Inve
     return inverted, errors
 
 
-def write_inverted(out: OutputFolder, result: Inverted) -> dict:
-    """Save one inversion (render PNG + latent file) and return its summary item (a saved latent: just named)."""
+GENERATOR_SUFFIX = ".generator.safetensors"
+
+
+def shared_generator(session, results: list[Inverted]):
+    """The one generator all these codes belong to (a tuned one, or the session's), for edits that combine
+    them; codes of different generators cannot be combined."""
+    generators = {id(r.generator): r.generator for r in results}
+    if len(generators) > 1:
+        raise UserError("these inputs belong to different generators (each photo tuned its own, or a saved latent "
+                        "beside a tuned photo): tune photos together with --tune-per batch, or do not tune")
+    return next(iter(generators.values())) or session.G
+
+
+def write_inverted(out: OutputFolder, result: Inverted, parent_path: str, written: dict | None = None) -> dict:
+    """Save one inversion (render PNG, latent file, and its tuned generator once per generator: `written`
+    remembers those) and return its summary item (a saved latent: just named)."""
     if result.input.image is None:
         return {"input": result.input.path, "outputs": {}, "metrics": {}}
     name = result.input.name
-    out.png(f"{name}.png", to_pil(result.image))
-    out.write(f"{name}{SUFFIX}", lambda p: write_code(p, result.code, source=result.input.path))
-    item = {"input": result.input.path,
-            "outputs": {"reconstruction": f"{name}.png", "latent": f"{name}{SUFFIX}"},
-            "metrics": result.metrics, "seconds": round(result.seconds, 4), "steps": result.steps}
+    outputs = {"reconstruction": out.png(f"{name}.png", to_pil(result.image)),
+               "latent": out.write(f"{name}{SUFFIX}", lambda p: write_code(p, result.code, source=result.input.path))}
+    if result.generator is not None:
+        written = {} if written is None else written
+        if id(result.generator) not in written:
+            written[id(result.generator)] = out.write(f"{name}{GENERATOR_SUFFIX}",
+                                                      lambda p: write_tuned(p, result.generator, parent_path))
+        outputs["generator"] = written[id(result.generator)]
+    item = {"input": result.input.path, "outputs": outputs, "metrics": result.metrics,
+            "seconds": round(result.seconds, 4), "steps": result.steps}
+    if result.generator is not None:
+        item["tune_steps"] = result.tune_steps
     if result.terms:
         item["loss_terms"] = result.terms
     if result.record:

@@ -41,7 +41,7 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show defaults in --help, but not the meaningless ones (None, False)."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False) or "(default" in (action.help or ""):
+        if action.default is None or action.default is False or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 

@@ -1,6 +1,7 @@
 """The encoder training loop: Accelerate (DDP across processes, mixed precision, gradient accumulation), the
 frozen generator and the photos resident on the device, validation metrics and grids in TensorBoard, and
 pickle-free checkpoints that resume exactly."""
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from inversion.metrics import reconstruction_metrics
 from latentcat import train_state
 from latentcat.checkpoints import read_state_dict
 from latentcat.datasets import load_images, sample_real
-from latentcat.encoder_files import save_encoder
+from latentcat.encoder_files import load_encoder, save_encoder
 from latentcat.errors import UserError, user_facing
 from latentcat.generator_files import load_generator, require_wplus
 from latentcat.images import image_grid, save_png
@@ -32,7 +33,23 @@ class EncoderRunConfig(RunConfig):
     training: EncoderTrainingConfig
     perceptual: str = DEFAULT_PERCEPTUAL
     backbone_weights: str | None = None   # ImageNet weights for the trunk (torchvision state dict)
+    init_encoder: str | None = None    # start from this trained encoder's weights (e.g. a one-pass one)
     val_every: int = 500               # steps between validation metrics and grids
+
+
+@torch.no_grad()
+def start_from(encoder: WPlusEncoder, trained: WPlusEncoder, path) -> None:
+    """Copy a trained encoder's weights into a new one of the same trunk and heads; an iterative encoder's
+    first convolution takes them for the photo's channels and keeps zeros for the reconstruction's, so it
+    starts as the trained encoder and learns to use the rest."""
+    same = dict(iterations=1, progressive=False)
+    if dataclasses.replace(trained.config, **same) != dataclasses.replace(encoder.config, **same):
+        raise UserError(f"--init-encoder is a {trained.config.backbone} {trained.config.head} encoder of another "
+                        "shape than the one being trained (use the same --backbone, --head and --depth)", path)
+    own = encoder.state_dict()
+    for name, value in trained.state_dict().items():
+        if name not in ("mean", "std", "active_ws"):  # the new encoder's own
+            own[name][:, :value.shape[1]].copy_(value) if name == "stem.0.weight" else own[name].copy_(value)
 
 
 class EncoderTrainer(TrainingLoop):
@@ -50,6 +67,9 @@ class EncoderTrainer(TrainingLoop):
                             cfg.generator)
         backbone = read_state_dict(cfg.backbone_weights) if cfg.backbone_weights else None
         encoder = WPlusEncoder(cfg.model, backbone).to(acc.device)
+        if cfg.init_encoder:
+            trained = load_encoder(cfg.init_encoder, self.G, self.generator_fingerprint, acc.device)
+            start_from(encoder, trained, cfg.init_encoder)
         encoder.w_avg.copy_(self.G.w_avg)
         images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
                              log=log if acc.is_main_process else (lambda *_: None))
@@ -63,10 +83,13 @@ class EncoderTrainer(TrainingLoop):
             network = user_facing(build_feature_network, cfg.perceptual, device=acc.device)
         self.metric = build_feature_network(metric_backbone_for(cfg.perceptual if network else None),
                                             device=acc.device)
-        self.objective = EncoderObjective(self.G, cfg.training, network)
+        self.objective = EncoderObjective(self.G, cfg.training, network, cfg.model.iterations)
         optimizer = torch.optim.Adam(encoder.parameters(), lr=cfg.training.lr)
         self.encoder, self.optimizer = acc.prepare(encoder, optimizer)
         self.start(resume, {**cfg.to_dict(), "generator_fingerprint": self.generator_fingerprint})
+
+    def render(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.G.synthesis(codes.float(), noise_mode="const")
 
     @property
     def unwrapped(self) -> WPlusEncoder:
@@ -114,7 +137,7 @@ class EncoderTrainer(TrainingLoop):
         scalars = {}
         rows = []
         for name, images in (("real", self.val_real), ("synthetic", self.val_fake)):
-            recon = self.G.synthesis(E(images).float(), noise_mode="const")
+            recon = self.render(E.encode(images, self.render).float())
             metrics = reconstruction_metrics(recon.cpu(), images.cpu(), self.metric)
             for key in ("mse", "lpips"):
                 scalars[f"val_{name}/{key}"] = float(np.mean([m[key] for m in metrics]))

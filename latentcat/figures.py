@@ -22,17 +22,29 @@ def rows_grid(rows: list) -> Image.Image:
 def curves(series: dict[str, tuple[list, list]], xlabel: str, ylabel: str, title: str, log_y: bool = False,
            faint: dict[str, tuple[list, list]] | None = None) -> Image.Image:
     """One line per entry of `series` ({label: (xs, ys)}); `faint` entries are drawn thin and unlabelled."""
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for xs, ys in (faint or {}).values():
-        ax.plot(xs, ys, color="0.75", linewidth=0.8)
-    for label, (xs, ys) in series.items():
-        ax.plot(xs, ys, label=label, linewidth=2)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    if series:
-        ax.legend()
+    return panels([(series, xlabel, ylabel, title, log_y, faint)])
+
+
+def panels(plots: list[tuple], columns: int = 2) -> Image.Image:
+    """Several plots side by side, each (series, xlabel, ylabel, title[, log_y[, faint]]) as in `curves`; a
+    series of one point is drawn as a marker."""
+    rows = (len(plots) + columns - 1) // columns
+    width = min(len(plots), columns)
+    fig, axes = plt.subplots(rows, width, figsize=(6 * width, 4 * rows), dpi=100, squeeze=False)
+    for ax, (series, xlabel, ylabel, title, *rest) in zip(axes.flat, plots):
+        log_y, faint = (list(rest) + [False, None])[:2]
+        for xs, ys in (faint or {}).values():
+            ax.plot(xs, ys, color="0.75", linewidth=0.8)
+        for label, (xs, ys) in series.items():
+            ax.plot(xs, ys, label=label, linewidth=2, marker="o" if len(xs) == 1 else None)
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+        if log_y:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        if series:
+            ax.legend()
+    for ax in list(axes.flat)[len(plots):]:
+        ax.axis("off")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -6,6 +6,7 @@ import torch
 from generators import build_generator, fingerprint, generator_config_from_dict
 from latentcat.checkpoints import read_model, save_model
 from latentcat.errors import UserError
+from latentcat.tuned_files import is_tuned_file, load_tuned
 
 KIND = "generator"
 
@@ -21,8 +22,12 @@ def require_wplus(G, path, what: str) -> None:
 
 
 def load_generator(path, device="cpu"):
-    """The generator stored in `path`, in fp32 eval mode on `device` (a one-line UserError if unusable)."""
-    G, _ = read_model(path, KIND, generator_config_from_dict, build_generator)
+    """The generator stored in `path` (a tuned one: with its parent), in fp32 eval mode on `device` (a one-line
+    UserError if unusable)."""
+    if is_tuned_file(path):
+        G = load_tuned(path, load_generator)
+    else:
+        G, _ = read_model(path, KIND, generator_config_from_dict, build_generator)
     return G.to(device).requires_grad_(False)
 
 

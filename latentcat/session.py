@@ -11,17 +11,14 @@ from inversion.code import Code
 from inversion.feature_networks import DEFAULT_PERCEPTUAL, FeatureNetwork, build_feature_network, metric_backbone_for
 from inversion.invert import InversionConfig
 from inversion.latents import INITS, initial_code
+from inversion.tuning import TuningConfig
 from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
 from latentcat.generator_files import describe_generator, load_generator, require_wplus
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
-
-CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED_GENERATOR = CHECKPOINTS / "stylegan2-cat64.safetensors"
-SHIPPED_ENCODER = CHECKPOINTS / "encoder-cat64.safetensors"  # trained for SHIPPED_GENERATOR only
-
+from latentcat.shipped import SHIPPED_ENCODER, SHIPPED_GENERATOR
 
 def encoder_for(generator: str, encoder: str | None) -> str | None:
     """The encoder to use: the one asked for, else the shipped one with the shipped generator (an encoder fits
@@ -39,7 +36,9 @@ class SessionSettings:
     generator: str = str(SHIPPED_GENERATOR)
     device: str = "cpu"
     encoder: str | None = None
+    encoder_iterations: int | None = None  # passes of an iterative encoder (None: as many as it was trained with)
     inversion: InversionConfig | None = InversionConfig()  # None: the command inverts nothing (sample)
+    tuning: TuningConfig = TuningConfig()  # generator tuning after the latent stage (0 steps: none)
     space: str | None = None              # None: `default_space` where the generator has it, else its last space
     default_space: str = InversionConfig.space
     init: str | None = None               # mean | random | encoder | FILE | DIR; None: the encoder if any, else mean
@@ -70,7 +69,7 @@ class Start:
             return initial_code(G, space, self.init, len(images), session.config.seed)
         if self.init == "encoder":
             with torch.no_grad():
-                ws = session.encoder(images)
+                ws = session.encoder.encode(images, session.G.render, session.settings.encoder_iterations)
             return Code(ws if space == "w+" else ws.mean(dim=1), space, generator=session.fingerprint)
         if self.by_stem is not None:
             return Code.cat([self.by_stem[inp.stem] for inp in batch])
@@ -96,23 +95,50 @@ class Session:
     def batch_size(self) -> int:
         return self.settings.batch_size
 
+    @property
+    def tuning(self) -> TuningConfig:
+        return self.settings.tuning
+
     def generator_info(self) -> dict:
         return describe_generator(self.generator_path, self.G)
 
     def describe(self) -> dict:
         """The settings summary.json records."""
-        return {"inversion": dataclasses.asdict(self.config), "init": self.start.init,
+        return {"inversion": dataclasses.asdict(self.config), "tuning": dataclasses.asdict(self.tuning),
+                "init": self.start.init,
                 "perceptual": self.network.name if self.network else None,
                 "perceptual_layers": list(self.network.layers) if self.network else None,
                 "metric_net": self.metric_network.name, "batch_size": self.batch_size,
                 "encoder": encoder_for(self.settings.generator, self.settings.encoder), "device": str(self.device)}
 
-    def with_run(self, init: str, steps: int, lr: float | None = None) -> "Session":
-        """The same session with another start and number of steps (and learning rate, if given)."""
+    def with_run(self, init: str, steps: int, lr: float | None = None, tune_steps: int = 0,
+                 encoder_iterations: int | None = None) -> "Session":
+        """The same session with another start, number of latent steps (and learning rate, if given), number of
+        tuning steps and encoder passes."""
         optimizer = dataclasses.replace(self.config.optimizer, steps=steps,
                                         **({"lr": lr} if lr is not None else {}))
-        return dataclasses.replace(self, start=Start(init),
-                                   config=dataclasses.replace(self.config, optimizer=optimizer))
+        settings = dataclasses.replace(self.settings, tuning=dataclasses.replace(self.tuning, steps=tune_steps),
+                                       encoder_iterations=encoder_iterations or self.settings.encoder_iterations)
+        return dataclasses.replace(self, start=Start(init), config=dataclasses.replace(self.config, optimizer=optimizer),
+                                   settings=settings)
+
+
+def device_from(name: str) -> torch.device:
+    """The torch device --device names, checked to exist here: a one-line error says what is available."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"--device {name} is not a device name: use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise UserError(f"--device {name}: this machine has no usable CUDA GPU (torch {torch.__version__}); "
+                            "use --device cpu")
+        if device.index is not None and device.index >= count:
+            raise UserError(f"--device {name}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    elif device.type != "cpu":
+        raise UserError(f"--device {name}: only cpu and cuda devices are supported")
+    return device
 
 
 def read_start(session: Session, init: str) -> Start:
@@ -155,7 +181,7 @@ def build_network(name: str, layers, settings: SessionSettings, device) -> Featu
 
 def open_session(settings: SessionSettings) -> Session:
     """Load what `settings` name, checking every file and setting before any work starts."""
-    device = user_facing(torch.device, settings.device)
+    device = device_from(settings.device)
     G = load_generator(settings.generator, device)
     session = Session(G=G, generator_path=settings.generator, fingerprint=fingerprint(G), device=device,
                       settings=settings)

@@ -26,7 +26,7 @@ QUIET = dict(log=lambda *_: None)
 def run_config(gen, data, out, steps, **kw):
     G = tiny_generator()
     model = EncoderConfig(resolution=16, num_ws=G.num_ws, w_dim=G.w_dim, head=kw.pop("head", "pyramid"),
-                          progressive=kw.pop("progressive", False))
+                          progressive=kw.pop("progressive", False), iterations=kw.pop("iterations", 1))
     training = EncoderTrainingConfig(lr=kw.pop("lr", 1e-4), perceptual_weight=0.0,
                                      synthetic_ratio=kw.pop("synthetic_ratio", 0.5),
                                      progressive_every=kw.pop("progressive_every", 0))
@@ -55,6 +55,20 @@ def test_trained_encoder_starts_closer_than_the_mean_and_helps_refinement(gen, s
     hybrid = invert(G, targets, config, guess, progress=False).losses
     baseline = invert(G, targets, config, mean, progress=False).losses
     assert hybrid.mean() <= baseline.mean()
+
+
+def test_iterative_encoder_with_more_passes_is_no_worse_than_with_one(gen, shapes_dir, tmp_path):
+    trainer = EncoderTrainer(run_config(gen, shapes_dir, tmp_path, steps=150, lr=1e-3, synthetic_ratio=1.0,
+                                        iterations=3), **QUIET)
+    trainer.train()
+    G = tiny_generator()
+    E = load_encoder(tmp_path / "encoder.safetensors", G, fingerprint(G))
+    assert E.config.iterations == 3
+    torch.manual_seed(999)  # held-out generated images
+    targets, _ = synthetic_pairs(G, 8, 0.0)
+    with torch.no_grad():
+        losses = [start_loss(G, E, targets, Code(codes, "w+")).mean() for codes in E.passes(targets, G.render)]
+    assert len(losses) == 3 and losses[-1] <= losses[0], losses
 
 
 def test_resume_equals_uninterrupted_and_files_round_trip(gen, shapes_dir, tmp_path):

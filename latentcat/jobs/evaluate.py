@@ -9,6 +9,7 @@ from latentcat.fid import METRIC_NAMES, load_feature_net
 from latentcat.generator_files import describe_generator, load_generator
 from latentcat.generator_report import evaluate_generator, real_floor, real_sets
 from latentcat.outputs import Summary
+from latentcat.session import device_from
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,15 @@ class EvaluateOptions:
 
 def run(session, paths: list[str], options: EvaluateOptions, out) -> Summary:
     o = options
-    generators = {path: load_generator(path, o.device) for path in paths}
+    device = device_from(o.device)
+    generators = {path: load_generator(path, device) for path in paths}
     resolutions = {G.resolution for G in generators.values()}
     if len(resolutions) > 1:
         raise UserError(f"generators have different resolutions ({sorted(resolutions)}): evaluate them separately")
     resolution = resolutions.pop()
     real = read_folder(o.real, resolution, val_fraction=0.0).train
     train = load_images(o.train_data, resolution).train if o.train_data else None
-    net = load_feature_net(o.feature_net, o.device)
+    net = load_feature_net(o.feature_net, device)
     metric = METRIC_NAMES[o.feature_net]
     reference = real_sets(net, real, train, o.batch_size)
     summary = Summary("evaluate", {"samples": o.samples, "seed": o.seed, "real": o.real, "train_data": o.train_data,

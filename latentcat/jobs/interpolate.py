@@ -2,12 +2,12 @@
 from dataclasses import dataclass
 
 from inversion.edits import interpolation_frames
-from latentcat.batches import codes_of, write_inverted
+from latentcat.batches import codes_of, shared_generator, write_inverted
 from latentcat.images import image_grid, to_pil
 from latentcat.inputs import read_inputs
 from latentcat.outputs import Summary
 
-DEFAULTS: dict = {}  # the engine's own defaults
+DEFAULTS = {"tune_per": "batch"}  # photos tuned together share one generator, so their codes combine
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,15 @@ def run(session, paths: list[str], options: InterpolateOptions, out) -> Summary:
                       errors=errors + failed)
     if len(results) < 2:
         return summary
-    summary.items = [write_inverted(out, r) for r in results]
+    written = {}
+    summary.items = [write_inverted(out, r, session.generator_path, written) for r in results]
+    G = shared_generator(session, results)
     a, b = (r.code for r in results)
+    a, b = a.to(session.device), b.to(session.device)
     if a.space != b.space:  # one space for both: w+ holds every other
-        a, b = a.to(session.device).as_wplus(session.G).detach(), b.to(session.device).as_wplus(session.G).detach()
+        a, b = a.as_wplus(G).detach().to(session.device), b.as_wplus(G).detach().to(session.device)
     summary.settings["space"] = a.space
-    frames = interpolation_frames(session.G, a.to(session.device), b.to(session.device), options.frames).cpu()
+    frames = interpolation_frames(G, a, b, options.frames).cpu()
     pictures = [to_pil(f) for f in frames]
     for i, picture in enumerate(pictures):
         out.png(f"frames/frame-{i:03d}.png", picture)

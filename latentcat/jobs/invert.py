@@ -12,10 +12,10 @@ DEFAULTS: dict = {}  # the engine's own defaults
 def run(session, paths: list[str], options, out) -> Summary:
     inputs, errors = read_inputs(session, paths)
     summary = Summary("invert", session.describe(), session.generator_info(), errors=errors)
-    results = []
+    results, written = [], {}
     for done, failed in invert_batches(session, inputs, out):
         summary.errors += failed
-        summary.items += [write_inverted(out, r) for r in done]
+        summary.items += [write_inverted(out, r, session.generator_path, written) for r in done]
         results += done
         out.save_summary(summary)
     if results:

@@ -4,14 +4,14 @@ from dataclasses import dataclass
 import torch
 
 from inversion.edits import arithmetic, crossover
-from latentcat.batches import codes_of, write_inverted
+from latentcat.batches import codes_of, shared_generator, write_inverted
 from latentcat.errors import UserError
 from latentcat.generator_files import require_wplus
 from latentcat.images import image_grid, to_pil
 from latentcat.inputs import read_inputs
 from latentcat.outputs import Summary
 
-DEFAULTS: dict = {}  # the engine's own defaults
+DEFAULTS = {"tune_per": "batch"}  # photos tuned together share one generator, so their codes combine
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,10 @@ def run(session, paths: list[str], options: MixOptions, out) -> Summary:
     if len(results) < len(paths):
         summary.extra["outputs"] = []
         return summary
-    summary.items = [write_inverted(out, r) for r in results]
-    G, codes = session.G, [r.code.to(session.device) for r in results]
+    written = {}
+    summary.items = [write_inverted(out, r, session.generator_path, written) for r in results]
+    G = shared_generator(session, results)
+    codes = [r.code.to(session.device) for r in results]
     if options.arithmetic:
         images = arithmetic(G, *codes).cpu()
     else:

@@ -1,0 +1,207 @@
+"""Generator tuning after the latent stage: the generator's rendering weights move so it reproduces the photo.
+
+PTI (Roich et al. 2022) freezes the code found first (the pivot) and tunes the weights; Deep Generative Prior
+(Pan et al. 2020) tunes the code jointly and unlocks the blocks from coarse to fine. Both run on the latent
+stage's loss and on the one optimisation loop.
+
+A batch of N photos is R rows of P photos: one generator per photo (R = N, P = 1: the best fidelity) or one for
+the whole batch (R = 1, P = N: what interpolate and mix need, so their photos share a generator). Each row's
+weights are stacked [R, ...] and rendered with torch.func (vmap over rows), so the loop stops a failing row,
+or a row that is done, without touching the others. The tuned weights are rounded to parent + an fp16 change
+at the end, so a file holding only that change reproduces them bit for bit.
+"""
+import copy
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from generators.protocol import fingerprint
+from inversion.code import Code
+from inversion.feature_networks import FeatureNetwork
+from inversion.invert import InversionConfig
+from inversion.losses import InversionLoss, locality_loss
+from inversion.optimize import OptimizationLog, OptimizerConfig, optimize
+
+TUNE_PER = ("photo", "batch")
+SCHEDULES = ("all", "progressive")
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    """Which weights move, how fast, for how long, and what keeps the tuned generator a cat generator."""
+    steps: int = 0                   # tuning steps after the latent stage (0: no tuning)
+    lr: float = 1e-3                 # Adam's learning rate for the weights
+    warmup: float = 0.0              # fraction of the steps of learning-rate warm-up
+    rampdown: float = 0.0            # final fraction of the steps of cosine ramp-down
+    from_resolution: int = 4         # tune the blocks rendering at this resolution and finer (4: all)
+    schedule: str = "all"            # progressive: unlock blocks coarse to fine over the first half (DGP)
+    tune_latent: bool = False        # DGP: keep optimising the code, at `latent_lr` (PTI: the code is frozen)
+    latent_lr: float = 0.01
+    locality_weight: float = 0.0     # PTI's regulariser: renders between the pivot and random codes stay put
+    locality_reach: float = 0.5      # how far toward a random sample those codes lie (0: the pivot, 1: it)
+    per: str = "photo"               # photo: one generator per photo; batch: one for the batch
+    stop_lpips: float | None = None  # a row stops once its perceptual loss is below this (PTI: 0.06)
+
+    def __post_init__(self):
+        if self.steps < 0:
+            raise ValueError(f"tuning steps must be >= 0, got {self.steps}")
+        if not self.lr > 0 or not self.latent_lr > 0:
+            raise ValueError("tuning learning rates must be > 0")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"tuning schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.per not in TUNE_PER:
+            raise ValueError(f"--tune-per must be one of {', '.join(TUNE_PER)}, got {self.per!r}")
+        if not self.locality_weight >= 0 or not 0 <= self.locality_reach <= 1:
+            raise ValueError("the locality weight must be >= 0 and its reach in [0, 1]")
+        if self.stop_lpips is not None and not self.stop_lpips >= 0:
+            raise ValueError(f"the early-stop threshold must be >= 0, got {self.stop_lpips}")
+
+    def optimizer(self) -> OptimizerConfig:
+        return OptimizerConfig(name="adam", steps=self.steps, lr=self.lr, warmup=self.warmup,
+                               rampdown=self.rampdown)
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """What tuning did to a generator: its parent's fingerprint and the fp16 change of each tuned tensor (the
+    tuned weights are exactly parent + change in fp32). Tuned generators carry it as `G.tuned`."""
+    parent: str
+    changes: dict[str, torch.Tensor]
+
+
+@dataclass
+class TuningResult:
+    """On the CPU but for the generators (on the device). `generators[rows[i]]` is photo i's generator."""
+    generators: list[nn.Module]
+    rows: list[int]
+    code: Code
+    images: torch.Tensor
+    losses: torch.Tensor
+    terms: dict[str, torch.Tensor]
+    log: OptimizationLog
+    fingerprints: list[str] = field(default_factory=list)
+
+    def code_of(self, i: int) -> Code:
+        """Photo i's code, naming the generator it now belongs to."""
+        return Code(self.code.latent[i:i + 1], self.code.space,
+                    tuple(n[i:i + 1] for n in self.code.noise) if self.code.noise else None,
+                    self.fingerprints[self.rows[i]])
+
+
+class _Renderer(nn.Module):
+    """G.render as a module's forward, so torch.func can call it with other weights."""
+
+    def __init__(self, G):
+        super().__init__()
+        self.G = G
+
+    def forward(self, latent, space: str, noise):
+        return self.G.render(self.G.codes(latent, space), noise)
+
+
+def tuned_names(G, tuning: TuningConfig) -> list[list[str]]:
+    """The parameter names tuning may change, one list per block, coarse to fine."""
+    blocks = [names for res, names in G.blocks() if res >= tuning.from_resolution]
+    if not blocks:
+        raise ValueError(f"the generator has no block at {tuning.from_resolution} px or finer to tune")
+    return blocks
+
+
+def unlocked_blocks(num_blocks: int, tuning: TuningConfig, step: int) -> int:
+    """How many blocks (coarse first) move at `step`: all, or one more every (steps / 2 / blocks) steps."""
+    if tuning.schedule == "all":
+        return num_blocks
+    return min(num_blocks, 1 + int(step * 2 * num_blocks / max(tuning.steps, 1)))
+
+
+def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig, pivot: Code,
+         network: FeatureNetwork | None = None, on_step=None, progress: bool = True, seed: int = 0) -> TuningResult:
+    """Tune copies of G's rendering weights (and the code, with tune_latent) to reproduce `targets`
+    [N, 3, R, R] from `pivot` (a Code of N rows). on_step(step, render) as in `invert`."""
+    n, device, space = targets.shape[0], targets.device, pivot.space
+    rows, per_row = (n, 1) if tuning.per == "photo" else (1, n)
+    renderer = _Renderer(G)
+    blocks = tuned_names(G, tuning)
+    parent = dict(G.named_parameters())
+    weights = {name: parent[name].detach()[None].repeat(rows, *[1] * parent[name].ndim).requires_grad_(True)
+               for block in blocks for name in block}
+    pivot = pivot.to(device)
+    latent = pivot.latent.detach().clone().reshape(rows, per_row, *pivot.latent.shape[1:])
+    latent.requires_grad_(tuning.tune_latent)
+    noise = [m.reshape(rows, per_row, *m.shape[1:]) for m in pivot.noise] if pivot.noise else None
+    loss = InversionLoss(config.weights, targets, None, network, config.pixel_p)
+    centre = G.code_mean()
+    generator = torch.Generator(device=device).manual_seed(seed)
+
+    def render_rows(w: dict, lat: torch.Tensor, noise_maps) -> torch.Tensor:
+        """[rows, P, ...] latents with each row's weights -> images [rows * P, 3, R, R]."""
+        def one(row_weights, row_latent, row_noise):
+            return functional_call(renderer, {f"G.{k}": v for k, v in row_weights.items()},
+                                   (row_latent, space, row_noise))
+        images = vmap(one, in_dims=(0, 0, 0 if noise_maps else None))(w, lat, noise_maps)
+        return images.flatten(0, 1)
+
+    state = {}
+
+    def evaluate(step: int) -> torch.Tensor:
+        moving = {name for block in blocks[:unlocked_blocks(len(blocks), tuning, step)] for name in block}
+        w = {name: p if name in moving else p.detach() for name, p in weights.items()}
+        images = render_rows(w, latent, noise)
+        flat = latent.flatten(0, 1)
+        codes = G.codes(flat, space)
+        total, terms = loss(images, latent=flat, init=pivot.latent, codes=codes, code_mean=centre)
+        total = total.reshape(rows, per_row).mean(dim=1)
+        if tuning.locality_weight > 0:
+            total = total + tuning.locality_weight * locality(w)
+        state["terms"] = terms
+        return total
+
+    def locality(w: dict) -> torch.Tensor:
+        """Per row: how much the tuned weights change the render of a code between the pivot and a random
+        sample (PTI), against the parent's render."""
+        pivots = latent.detach()[:, :1]
+        z = torch.randn(rows, G.z_dim, generator=generator, device=device)
+        near = torch.lerp(pivots, G.latent_from_z(z, space)[:, None], tuning.locality_reach)
+        with torch.no_grad():
+            before = G.render(G.codes(near.flatten(0, 1), space))
+        after = render_rows(w, near, None)
+        return locality_loss(after, before, config.weights, loss.pixel, loss.perceptual)
+
+    def stop() -> torch.Tensor:
+        perceptual = state["terms"].get("perceptual")
+        if tuning.stop_lpips is None or perceptual is None:
+            return torch.zeros(rows, dtype=torch.bool)
+        return perceptual.reshape(rows, per_row).mean(dim=1) < tuning.stop_lpips
+
+    @torch.no_grad()
+    def current_images():
+        return render_rows({k: v.detach() for k, v in weights.items()}, latent.detach(), noise)
+
+    def after_step(step: int):
+        if on_step is not None:
+            on_step(step, current_images)
+
+    params = list(weights.values()) + ([latent] if tuning.tune_latent else [])
+    scales = [1.0] * len(weights) + ([tuning.latent_lr / tuning.lr] if tuning.tune_latent else [])
+    log = optimize(params, evaluate, tuning.optimizer(), after_step, progress, "tune", scales, stop)
+    generators = [copy.deepcopy(G) for _ in range(rows)]
+    parent_fingerprint = fingerprint(G)
+    with torch.no_grad():
+        changes = {name: (stacked.detach() - parent[name][None]).half() for name, stacked in weights.items()}
+        for row, tuned in enumerate(generators):
+            params = dict(tuned.named_parameters())
+            for name, change in changes.items():
+                params[name].copy_(parent[name] + change[row].float())
+            tuned.tuned = Tuned(parent_fingerprint, {name: change[row].cpu() for name, change in changes.items()
+                                                      if change[row].any()})
+        final = {name: torch.stack([dict(t.named_parameters())[name] for t in generators]) for name in weights}
+        images = render_rows(final, latent, noise)
+        flat = latent.flatten(0, 1)
+        total, terms = loss(images, latent=flat, init=pivot.latent, codes=G.codes(flat, space), code_mean=centre)
+    code = Code(flat.detach(), space, pivot.noise, None).detach()
+    return TuningResult(generators=generators, rows=[i // per_row for i in range(n)], code=code,
+                        images=images.detach().cpu(), losses=total.detach().cpu(),
+                        terms={k: v.cpu() for k, v in terms.items()}, log=log,
+                        fingerprints=[fingerprint(t) for t in generators])
