@@ -97,14 +97,16 @@ def add_encoder(sub):
                                    "generated pairs and real photos, with Accelerate. RUN_DIR gets TensorBoard logs "
                                    "(losses, validation metrics and grids), checkpoints/ (for --resume) and "
                                    "encoder.safetensors (stamped with the generator's fingerprint).")
-    p.add_argument("--generator", required=True, metavar="CKPT", help="the StyleGAN2 generator to invert")
+    p.add_argument("--generator", required=True, metavar="CKPT",
+                   help="the StyleGAN2 generator to invert (.safetensors, or an NVlabs .pkl / rosinality .pt)")
     add_run(p, EncoderRunConfig)
     p.add_argument("--backbone", choices=ENCODER_BACKBONES, default=m.backbone, help="torchvision ResNet architecture")
     p.add_argument("--backbone-weights", metavar="FILE",
                    help="ImageNet weights for the backbone (torchvision state dict); default: train from scratch")
     p.add_argument("--head", choices=HEADS, default=m.head,
                    help="pSp feature pyramid with a map2style block per w+ layer, or global pool + linear")
-    p.add_argument("--depth", type=int, default=m.depth, help="ResNet stages used (3 suits <= 64 px; 4: all)")
+    p.add_argument("--depth", type=int, default=m.depth,
+                   help="ResNet stages used (default: 3 up to 64 px, all 4 above; photos above 256 px are read at 256)")
     p.add_argument("--progressive-every", type=int, default=t.progressive_every, metavar="K",
                    help="e4e progressive training: start from one w, unlock a w+ layer every K steps (0: off)")
     p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")

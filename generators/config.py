@@ -125,6 +125,9 @@ PRESETS = {
     # Sized for CPU training: narrower, shallower mapping.
     "stylegan2-64-cpu": StyleGAN2Config(resolution=64, z_dim=256, w_dim=256, mapping_layers=4,
                                         channel_base=4096, channel_max=128),
+    # NVlabs stylegan2-ada-pytorch's paper256 and paper512 configurations (fp16 in the top 4 resolutions on CUDA).
+    "paper256": StyleGAN2Config(resolution=256, channel_base=16384, num_fp16_res=4, conv_clamp=256, mbstd_group=8),
+    "paper512": StyleGAN2Config(resolution=512, channel_base=32768, num_fp16_res=4, conv_clamp=256, mbstd_group=8),
     "dcgan-64": DCGANConfig(resolution=64),
     # Tiny models for tests.
     "tiny": StyleGAN2Config(resolution=16, z_dim=32, w_dim=32, mapping_layers=2, channel_base=256, channel_max=16),

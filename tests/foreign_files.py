@@ -40,11 +40,26 @@ class EasyDict(dict):
     pass
 
 
+def scalar(dtype, data):  # numpy 1's name for a pickled numpy scalar; never called here
+    raise AssertionError("tests never unpickle with the standard unpickler")
+
+
+class Numpy1Scalar:
+    """A float64 pickled as numpy 1 pickles one (NVlabs' released models): numpy.core.multiarray.scalar."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def __reduce__(self):
+        return scalar, (np.dtype("f8"), np.float64(self.value).tobytes())
+
+
 @contextlib.contextmanager
 def nvlabs_globals(extra: dict[str, dict] | None = None):
     """Stand-in modules under NVlabs' names, so the pickler can name their globals."""
     modules = {"torch_utils": {}, "torch_utils.persistence": {"_reconstruct_persistent_obj": _reconstruct_persistent_obj},
-               "dnnlib": {}, "dnnlib.util": {"EasyDict": EasyDict}, **(extra or {})}
+               "dnnlib": {}, "dnnlib.util": {"EasyDict": EasyDict}, "numpy.core.multiarray": {"scalar": scalar},
+               **(extra or {})}
     saved = {name: sys.modules.get(name) for name in modules}
     try:
         for name, attributes in modules.items():
@@ -76,8 +91,9 @@ def dump(obj, path, module_src: str = "", extra_globals: dict | None = None) -> 
 
 
 def fc(weight, bias, activation: str, lr_mul: float) -> Net:
+    gain = lr_mul / np.sqrt(weight.shape[1])  # a numpy scalar in NVlabs' files, spelt as numpy 1 or 2 wrote it
     net = Net("FullyConnectedLayer", activation=activation, bias_gain=lr_mul,
-              weight_gain=np.float64(lr_mul / np.sqrt(weight.shape[1])))
+              weight_gain=Numpy1Scalar(gain) if activation == "lrelu" else np.float64(gain))
     net.state["_parameters"].update(weight=torch.nn.Parameter(weight.clone()), bias=torch.nn.Parameter(bias.clone()))
     return net
 
