@@ -94,14 +94,14 @@ def test_invert_and_compare_run_on_an_imported_generator(shapes_dir, photos, tmp
     assert set(summary(tmp_path / "cmp")["methods"]) == {"encoder", "hybrid", "baseline"}
 
 
-@pytest.mark.parametrize("fmt", ["nvlabs", "rosinality"])
+@pytest.mark.parametrize("fmt", ["nvlabs snapshot", "nvlabs generator", "rosinality"])
 def test_round_trip_through_each_format_is_exact(fmt, tmp_path):
     G = lively(tiny_generator(name="tiny-32"))
-    path = tmp_path / ("g.pkl" if fmt == "nvlabs" else "g.pt")
-    if fmt == "nvlabs":
-        dump(nvlabs_snapshot(G), path)
-    else:
+    path = tmp_path / ("g.pt" if fmt == "rosinality" else "g.pkl")
+    if fmt == "rosinality":
         torch.save(rosinality_checkpoint(G, latent_avg=True), path)
+    else:
+        dump(nvlabs_snapshot(G) if fmt == "nvlabs snapshot" else nvlabs_generator(G), path)
     H = foreign.import_generator(path).G
     assert fingerprint(H) == fingerprint(G)
     ws = G.broadcast(G.mapping(torch.randn(3, G.z_dim)))
@@ -156,6 +156,10 @@ def test_claims_of_a_gigantic_network_are_refused_before_anything_is_built(tmp_p
     snapshot["G_ema"].state["_modules"]["mapping"].state["_buffers"]["w_avg"] = torch.zeros(1).expand(10 ** 6, 10 ** 6)
     dump(snapshot, tmp_path / "view.pkl")
     refused(tmp_path / "view.pkl", "claiming more values")
+    checkpoint = rosinality_checkpoint(G)
+    checkpoint["g_ema"]["to_rgb1.bias"] = torch.zeros(1).expand(10 ** 6, 10 ** 6)
+    torch.save(checkpoint, tmp_path / "view.pt")
+    refused(tmp_path / "view.pt", "claiming more values")
 
 
 def _reconstruct_network(state):  # the global TensorFlow StyleGAN pickles name; never called

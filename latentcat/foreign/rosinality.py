@@ -40,7 +40,11 @@ def generator_state(data: dict, path) -> dict[str, torch.Tensor]:
     state = data.get("g_ema", data if "style.1.weight" in data else None)
     if not isinstance(state, dict) or "style.1.weight" not in state:
         raise UserError(f"holds no rosinality g_ema generator (keys: {', '.join(map(str, data))[:200]})", path)
-    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    for name, value in tensors.items():  # overlapping views could claim more values than the file holds
+        if value.numel() * value.element_size() > value.untyped_storage().nbytes():
+            raise UserError(f"{name} is a {tuple(value.shape)} tensor claiming more values than it stores", path)
+    return tensors
 
 
 def count(state: dict, pattern: str) -> int:
