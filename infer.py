@@ -23,7 +23,8 @@ SESSION, TUNING = cli.defaults(SessionSettings), cli.defaults(TuningConfig)
 
 
 def add_common(p):
-    p.add_argument("--generator", default=SESSION.generator, metavar="CKPT", help="generator .safetensors")
+    p.add_argument("--generator", default=SESSION.generator, metavar="CKPT",
+                   help="generator .safetensors, or an NVlabs .pkl / rosinality .pt (converted on the fly)")
     p.add_argument("--device", default=SESSION.device, help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 

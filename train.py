@@ -1,11 +1,13 @@
 """Training entry point: `prepare` a dataset, train a `generator` or an `encoder`, `evaluate` a generator,
-`export` a model for shipping.
+`export` a model for shipping, `import` another project's StyleGAN2.
 
 Run with `python train.py ...` or `accelerate launch train.py ...` (data-parallel on several GPUs or processes).
 """
 import argparse
 import dataclasses
+import json
 import sys
+from pathlib import Path
 
 from encoder.config import BACKBONES as ENCODER_BACKBONES
 from encoder.config import HEADS, EncoderConfig
@@ -15,13 +17,13 @@ from generators.augment import parse_policy
 from generators.config import ARCH_PRESETS
 from generators.training import ARCH_TRAINING
 from inversion.feature_networks import BACKBONES
-from latentcat import cli
+from latentcat import cli, foreign
 from latentcat.checkpoints import load_tensors, save_tensors
 from latentcat.datasets import read_folder, write_folder, write_pack
 from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.fid import FEATURE_NETS
 from latentcat.gan_trainer import GANRunConfig, GANTrainer
-from latentcat.generator_files import load_generator, require_wplus
+from latentcat.generator_files import load_generator, require_wplus, save_generator
 from latentcat.jobs import evaluate, execute
 from latentcat.jobs.evaluate import EvaluateOptions
 from latentcat.training_loop import RunConfig
@@ -95,14 +97,16 @@ def add_encoder(sub):
                                    "generated pairs and real photos, with Accelerate. RUN_DIR gets TensorBoard logs "
                                    "(losses, validation metrics and grids), checkpoints/ (for --resume) and "
                                    "encoder.safetensors (stamped with the generator's fingerprint).")
-    p.add_argument("--generator", required=True, metavar="CKPT", help="the StyleGAN2 generator to invert")
+    p.add_argument("--generator", required=True, metavar="CKPT",
+                   help="the StyleGAN2 generator to invert (.safetensors, or an NVlabs .pkl / rosinality .pt)")
     add_run(p, EncoderRunConfig)
     p.add_argument("--backbone", choices=ENCODER_BACKBONES, default=m.backbone, help="torchvision ResNet architecture")
     p.add_argument("--backbone-weights", metavar="FILE",
                    help="ImageNet weights for the backbone (torchvision state dict); default: train from scratch")
     p.add_argument("--head", choices=HEADS, default=m.head,
                    help="pSp feature pyramid with a map2style block per w+ layer, or global pool + linear")
-    p.add_argument("--depth", type=int, default=m.depth, help="ResNet stages used (3 suits <= 64 px; 4: all)")
+    p.add_argument("--depth", type=int, default=m.depth,
+                   help="ResNet stages used (default: 3 up to 64 px, all 4 above; photos above 256 px are read at 256)")
     p.add_argument("--iterative", type=cli.positive_int, default=m.iterations, metavar="N",
                    help="ReStyle: N > 1 trains an encoder that reads the photo and its current reconstruction and "
                         "corrects the code, N passes from w_avg per batch (1: one pass, pSp)")
@@ -154,6 +158,19 @@ def add_export(sub):
                        help="write a generator or encoder alone in fp16 for shipping")
     p.add_argument("generator", metavar="CKPT", help="RUN_DIR/generator.safetensors or RUN_DIR/encoder.safetensors")
     p.add_argument("out", metavar="OUT", help="output .safetensors file")
+
+
+def add_import(sub):
+    p = sub.add_parser("import", formatter_class=cli.formatter,
+                       help="convert an NVlabs .pkl or rosinality .pt StyleGAN2 into a latentcat generator file",
+                       description="Read the generator in a file of NVlabs' stylegan2-ada-pytorch (a .pkl snapshot's "
+                                   "G_ema, or a bare pickled generator) or rosinality's stylegan2-pytorch (a .pt "
+                                   "checkpoint's g_ema) without running any code from it, and save it as an ordinary "
+                                   "latentcat generator file (fp32; `export` makes an fp16 copy). StyleGAN3, "
+                                   "conditional and TensorFlow models are refused. Every command also takes the "
+                                   ".pkl or .pt as --generator directly, converting it each time.")
+    p.add_argument("src", metavar="SRC", help="NVlabs .pkl, or rosinality .pt/.pth")
+    p.add_argument("--out", required=True, metavar="OUT", help="output generator .safetensors")
 
 
 def model_config(args):
@@ -223,6 +240,20 @@ def cmd_export(args):
           f"{sum(v.numel() for v in tensors.values()) / 1e6:.2f} M values)")
 
 
+def cmd_import(args):
+    if not foreign.is_foreign(args.src):
+        raise cli.UserError(f"is not a .pkl or .pt/.pth file (import reads {', '.join(foreign.READERS)})", args.src)
+    imported = foreign.import_generator(args.src)
+    save_generator(args.out, imported.G, extra={"source_format": imported.source_format,
+                                                "source_file": Path(args.src).name, "w_avg": imported.w_avg_source,
+                                                "import_notes": json.dumps(imported.notes)})
+    for key, value in imported.describe().items():
+        print(f"{key}: {value}")
+    for note in imported.notes:
+        print(f"note: {note}")
+    print(f"wrote {args.out}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.formatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -231,9 +262,10 @@ def main(argv=None):
     add_encoder(sub)
     add_evaluate(sub)
     add_export(sub)
+    add_import(sub)
     args = parser.parse_args(argv)
     {"prepare": cmd_prepare, "generator": cmd_generator, "encoder": cmd_encoder,
-     "evaluate": cmd_evaluate, "export": cmd_export}[args.command](args)
+     "evaluate": cmd_evaluate, "export": cmd_export, "import": cmd_import}[args.command](args)
 
 
 if __name__ == "__main__":

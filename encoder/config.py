@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 BACKBONES = ("resnet18", "resnet34", "resnet50")
 HEADS = ("pyramid", "pool")
+MAX_INPUT_SIDE = 256  # larger photos are read downsampled to this (pSp reads 256 px for a 1024 px generator)
 
 
 @dataclass(frozen=True)
@@ -14,12 +15,14 @@ class EncoderConfig:
     w_dim: int                    # w dimensionality of the generator
     backbone: str = "resnet18"    # torchvision ResNet architecture
     head: str = "pyramid"         # pyramid (pSp map2style per level) or pool (global pool + linear)
-    depth: int = 3                # ResNet stages used (3: layer1-3, enough at <= 64 px; 4: all)
+    depth: int | None = None      # ResNet stages used; None: 3 (layer1-3) up to 64 px, all 4 above
     progressive: bool = False     # e4e: start from one shared w, unlock per-layer deltas during training
     iterations: int = 1           # ReStyle: passes it was trained with (> 1: it also reads the current
     #                               reconstruction and predicts a correction to the current code)
 
     def __post_init__(self):
+        if self.depth is None:
+            object.__setattr__(self, "depth", 3 if self.resolution <= 64 else 4)
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
         if self.head not in HEADS:
@@ -29,6 +32,11 @@ class EncoderConfig:
         for name in ("resolution", "num_ws", "w_dim", "iterations"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @property
+    def input_side(self) -> int:
+        """The side the trunk reads: the generator's resolution, at most MAX_INPUT_SIDE."""
+        return min(self.resolution, MAX_INPUT_SIDE)
 
 
 def encoder_config_from_dict(d: dict) -> EncoderConfig:

@@ -5,8 +5,9 @@ generator's w_avg (pSp) starts training at the average cat instead of at an arbi
 - `pyramid` head: a feature pyramid over the last three ResNet stages used; coarse styles read the deepest
   level, middle styles the next, fine styles the shallowest, each through its own "map2style" block.
 - `pool` head: global average pooling of the deepest stage and one linear layer for every style.
-- `depth`: ResNet stages used. At 64 px the default 3 (layer1-3, pyramid at 16, 8, 4 px) keeps the file
-  small (ResNet18's layer4 alone is 8.4 M parameters, for a 2x2 map); pSp at 256 px uses all 4.
+- `depth`: ResNet stages used. Up to 64 px the default 3 (layer1-3, pyramid at 16, 8, 4 px) keeps the file
+  small (ResNet18's layer4 alone is 8.4 M parameters, for a 2x2 map); above, all 4, as pSp at 256 px.
+- Photos above 256 px are read area-downsampled to 256 px (pSp's input size for its 1024 px generator).
 - progressive (e4e, Tov et al. 2021): layer i > 0 predicts a delta from layer 0's code; only the first
   `active_ws` layers use their delta, so training starts from a single w and unlocks the rest gradually.
 - iterative (ReStyle, Alaluf et al. 2021): the input is the photo and the current reconstruction (6 channels)
@@ -74,7 +75,7 @@ class WPlusEncoder(nn.Module):
             # deepest first: stage i (0-based) has stride 4 * 2^i
             self.levels = style_levels(n)
             used = min(max(self.levels) + 1, config.depth)  # small generators have no fine styles
-            deep = [(channels[i], config.resolution // (4 * 2 ** i)) for i in reversed(range(config.depth))][:used]
+            deep = [(channels[i], config.input_side // (4 * 2 ** i)) for i in reversed(range(config.depth))][:used]
             self.lateral = nn.ModuleList([nn.Conv2d(c, PYRAMID_CHANNELS, 1) for c, _ in deep])
             sizes = [size for _, size in deep]
             self.styles = nn.ModuleList([MapToStyle(PYRAMID_CHANNELS, d, max(sizes[min(lv, len(sizes) - 1)], 1))
@@ -89,6 +90,8 @@ class WPlusEncoder(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The output of every stage used, shallowest first (x: 3 or, iterative, 6 channels in [-1, 1])."""
+        if x.shape[-1] > self.config.input_side:
+            x = F.interpolate(x, size=(self.config.input_side,) * 2, mode="area")
         x = self.stem(((x + 1) / 2 - self.mean) / self.std)
         out = []
         for stage in self.stages:

@@ -62,23 +62,31 @@ class EqualConv2d(nn.Module):
 
 def blur_downsample(x: torch.Tensor) -> torch.Tensor:
     """Halve the resolution with the [1, 3, 3, 1] low-pass filter (anti-aliased, as NVlabs' resample)."""
+    return F.conv2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), fir_filter(x), stride=2, groups=x.shape[1])
+
+
+def fir_filter(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """The separable [1, 3, 3, 1] low-pass filter as a [C, 1, 4, 4] depthwise kernel for x, summing to `gain`."""
     k = torch.tensor([1.0, 3.0, 3.0, 1.0], device=x.device, dtype=x.dtype)
-    k = (k[:, None] * k[None, :]) / 64
-    channels = x.shape[1]
-    return F.conv2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), k.expand(channels, 1, 4, 4),
-                    stride=2, groups=channels)
+    k = k[:, None] * k[None, :] * (gain / 64)
+    return k.expand(x.shape[1], 1, 4, 4)
 
 
 def upsample(x: torch.Tensor) -> torch.Tensor:
-    """Double the resolution; bilinear 2x with half-pixel centres is the separable [1, 3, 3, 1] filter."""
-    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    """Double the resolution as NVlabs' upsample2d: zeros between the pixels, then the [1, 3, 3, 1] filter with
+    zero padding (one transposed depthwise conv). Inside the image this is bilinear 2x; at the border a pixel
+    sees zeros beyond it, which StyleGAN2 generators are trained with."""
+    return F.conv_transpose2d(x, fir_filter(x, gain=4.0), stride=2, padding=1, groups=x.shape[1])
 
 
 class ModulatedConv2d(nn.Module):
     """Style-modulated convolution: scale input channels by a per-sample style, convolve, then demodulate.
 
-    Done as modulate -> shared conv -> demodulate (NVlabs' non-fused path), which batches well,
-    keeps channels_last, and needs no grouped conv.
+    Done as modulate -> shared conv -> demodulate (NVlabs' non-fused path), which batches well and needs no
+    grouped conv. Exactly NVlabs' arithmetic: demodulated convs use the raw weight (demodulation cancels its
+    gain), toRGB-style convs scale the styles by the weight gain, and with `up` the conv is a stride-2 transposed
+    conv followed by the [1, 3, 3, 1] filter with zero padding. `weight` is stored as the kernel F.conv2d would
+    apply on the output grid; NVlabs' transposed-conv kernel is that kernel flipped.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int,
@@ -96,13 +104,20 @@ class ModulatedConv2d(nn.Module):
         # Styles and demodulation coefficients in fp32: their squares overflow fp16 easily.
         with torch.autocast(device_type=x.device.type, enabled=False):
             styles = self.affine(w.float())
-            weight = self.weight * self.weight_gain
+            weight = self.weight.float()
+            if not self.demodulate:
+                styles = styles * self.weight_gain
+            elif x.dtype == torch.float16:  # NVlabs' pre-normalisation against fp16 overflow (cancels out)
+                weight = weight * (self.weight_gain / weight.abs().amax(dim=[1, 2, 3], keepdim=True))
+                styles = styles / styles.abs().amax(dim=1, keepdim=True)
             if self.demodulate:
                 dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
         x = x * styles.to(x.dtype).reshape(*styles.shape, 1, 1)
         if self.up:
-            x = upsample(x)
-        x = F.conv2d(x, weight.to(x.dtype), padding=self.padding)
+            x = F.conv_transpose2d(x, weight.flip([2, 3]).transpose(0, 1).to(x.dtype), stride=2)
+            x = F.conv2d(x, fir_filter(x, gain=4.0), padding=1, groups=x.shape[1])
+        else:
+            x = F.conv2d(x, weight.to(x.dtype), padding=self.padding)
         if self.demodulate:
             x = x * dcoefs.to(x.dtype).reshape(*dcoefs.shape, 1, 1)
         return x

@@ -2,6 +2,10 @@
 
 Contract (NVlabs): `mapping(z) -> w [N, w_dim]`, `synthesis(ws [N, num_ws, w_dim]) -> img [N, 3, R, R]`
 in [-1, 1], and `forward(z) == synthesis(broadcast(mapping(z)))`. Pure PyTorch: no custom ops.
+
+The generator computes what NVlabs' stylegan2-ada-pytorch generator computes (upsampling by a transposed conv
+and the [1, 3, 3, 1] filter with zero borders, conv_clamp after the activation and on toRGB, fp16 layers on
+CUDA), so NVlabs' and rosinality's weights render here as they do there (`latentcat.foreign`).
 """
 import math
 
@@ -43,16 +47,23 @@ class MappingNetwork(nn.Module):
         return w
 
 
-class SynthesisLayer(nn.Module):
-    """Modulated 3x3 conv, per-pixel noise, bias and leaky ReLU."""
+def clamp_for(x: torch.Tensor, conv_clamp: float | None) -> float | None:
+    """The clamp of a layer's output: the configured one, else 256 in fp16 (autocast training) against overflow."""
+    return conv_clamp if conv_clamp is not None else 256 if x.dtype == torch.float16 else None
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool):
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv (upsampling or not), per-pixel noise, bias, leaky ReLU and the optional clamp."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool,
+                 conv_clamp: float | None = None):
         super().__init__()
         self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, demodulate=True, up=up)
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
         self.resolution = resolution
+        self.conv_clamp = conv_clamp
 
     def forward(self, x, w, noise_mode: str = "random", noise: torch.Tensor | None = None):
         x = self.conv(x, w)
@@ -62,43 +73,55 @@ class SynthesisLayer(nn.Module):
             noise = self.noise_const
         if noise is not None:
             x = x + noise.to(x.dtype) * self.noise_strength.to(x.dtype)
-        return bias_lrelu(x, self.bias, clamp=256 if x.dtype == torch.float16 else None)
+        return bias_lrelu(x, self.bias, clamp=clamp_for(x, self.conv_clamp))
 
 
 class ToRGB(nn.Module):
-    """1x1 modulated conv (no demodulation) to RGB, added to the upsampled skip image."""
+    """1x1 modulated conv (no demodulation) to RGB, plus bias and the optional clamp; added to the upsampled
+    skip image."""
 
-    def __init__(self, in_channels: int, w_dim: int):
+    def __init__(self, in_channels: int, w_dim: int, conv_clamp: float | None = None):
         super().__init__()
         self.conv = ModulatedConv2d(in_channels, 3, 1, w_dim, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(3))
+        self.conv_clamp = conv_clamp
 
     def forward(self, x, w):
-        return self.conv(x, w) + self.bias.to(x.dtype).reshape(1, 3, 1, 1)
+        x = self.conv(x, w) + self.bias.to(x.dtype).reshape(1, 3, 1, 1)
+        clamp = clamp_for(x, self.conv_clamp)
+        return x.clamp(-clamp, clamp) if clamp is not None else x
 
 
 class SynthesisBlock(nn.Module):
-    """One resolution: (upsampling conv unless first) + conv + toRGB. Uses `num_conv + 1` consecutive ws."""
+    """One resolution: (upsampling conv unless first) + conv + toRGB. Uses `num_conv + 1` consecutive ws.
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int):
+    A `use_fp16` block computes in fp16 on CUDA (NVlabs' `num_fp16_res`) and in fp32 elsewhere; the skip image
+    stays fp32."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
+                 conv_clamp: float | None = None, use_fp16: bool = False):
         super().__init__()
         self.first = in_channels == 0
         if self.first:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True)
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, up=False)
-        self.torgb = ToRGB(out_channels, w_dim)
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True, conv_clamp=conv_clamp)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, up=False, conv_clamp=conv_clamp)
+        self.torgb = ToRGB(out_channels, w_dim, conv_clamp)
         self.num_conv = 1 if self.first else 2
+        self.use_fp16 = use_fp16
 
     def forward(self, x, img, ws, noise_mode, noises):
         """ws: [N, num_conv + 1, w_dim]; noises: a list of num_conv tensors or Nones."""
+        half = self.use_fp16 and ws.device.type == "cuda"
+        dtype = torch.float16 if half else ws.dtype
         if self.first:
-            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1).to(ws.dtype)
+            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1).to(dtype)
         else:
-            x = self.conv0(x, ws[:, 0], noise_mode, noises[0])
+            x = self.conv0(x.to(dtype) if half else x, ws[:, 0], noise_mode, noises[0])
         x = self.conv1(x, ws[:, self.num_conv - 1], noise_mode, noises[-1])
         rgb = self.torgb(x, ws[:, self.num_conv])
+        rgb = rgb.float() if half else rgb
         img = rgb if img is None else upsample(img) + rgb
         return x, img
 
@@ -111,14 +134,13 @@ class SynthesisNetwork(nn.Module):
         self.resolution = config.resolution
         self.w_dim = config.w_dim
         self.num_ws = config.num_ws
-        self.resolutions = [2 ** i for i in range(2, int(math.log2(config.resolution)) + 1)]
+        self.resolutions = config.resolutions
         blocks, in_ch = [], 0
         for res in self.resolutions:
             out_ch = config.channels(res)
-            blocks.append(SynthesisBlock(in_ch, out_ch, config.w_dim, res))
+            blocks.append(SynthesisBlock(in_ch, out_ch, config.w_dim, res, config.conv_clamp, config.uses_fp16(res)))
             in_ch = out_ch
         self.blocks = nn.ModuleList(blocks)
-
     @property
     def noise_shapes(self) -> list[tuple[int, int, int, int]]:
         """Shape of each noise input, in layer order (one per modulated conv: num_ws - 1 of them)."""

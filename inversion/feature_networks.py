@@ -19,6 +19,7 @@ import torchvision
 from torch import nn
 
 MIN_SIDE = 32  # smallest input the trunks accept
+MAX_SIDE = 256  # larger images are read at this size, as NVlabs' projector reads its VGG16 input
 DEFAULT_PERCEPTUAL = "stlpips-alex"  # loss default: works offline, 3x cheaper than the VGG on a CPU
 BACKBONES = ("vgg16", "stlpips-vgg", "stlpips-alex", "lpips-vgg", "lpips-alex")
 
@@ -93,11 +94,14 @@ class FeatureNetwork(nn.Module):
         raise NotImplementedError
 
     @staticmethod
-    def at_least(x: torch.Tensor, side: int = MIN_SIDE) -> torch.Tensor:
-        """The trunks' padding needs >= 32 px: smaller images (tiny test models) are upsampled bilinearly."""
-        if x.shape[-1] >= side:
+    def resized(x: torch.Tensor) -> torch.Tensor:
+        """The trunks' padding needs >= 32 px: smaller images (tiny test models) are upsampled bilinearly; images
+        above 256 px are area-downsampled to 256, so a 1024 px generator costs what a 256 px one does here."""
+        if x.shape[-1] > MAX_SIDE:
+            return F.interpolate(x, size=(MAX_SIDE, MAX_SIDE), mode="area")
+        if x.shape[-1] >= MIN_SIDE:
             return x
-        return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
+        return F.interpolate(x, size=(MIN_SIDE, MIN_SIDE), mode="bilinear", align_corners=False)
 
     def distances(self, fx: list[torch.Tensor], fy: list[torch.Tensor]) -> list[torch.Tensor]:
         raise NotImplementedError
@@ -118,7 +122,7 @@ class VGG16Features(FeatureNetwork):
         self.freeze()
 
     def features(self, x):
-        x = ((self.at_least(x) + 1) / 2 - self.mean) / self.std
+        x = ((self.resized(x) + 1) / 2 - self.mean) / self.std
         out = [None] * len(self.layers)
         for i, module in enumerate(self.trunk):
             x = module(x)
@@ -147,7 +151,7 @@ class LPIPSFeatures(FeatureNetwork):
         self.freeze()
 
     def features(self, x):
-        outs = self.model.net(self.model.scaling_layer(self.at_least(x)))
+        outs = self.model.net(self.model.scaling_layer(self.resized(x)))
         return [unit_normalize(outs[i]) for i in self.tap_index]
 
     def distances(self, fx, fy):

@@ -62,7 +62,12 @@ def read_model(path, kind: str, config_from_dict, build):
         config = config_from_dict(json.loads(metadata["config"]))
     except (KeyError, ValueError, TypeError) as e:
         raise UserError(f"{kind} config is missing or invalid: {e}", path) from None
-    model = build(config)
+    return load_weights(build(config), tensors, f"the stored {kind} config", path), metadata
+
+
+def load_weights(model: nn.Module, tensors: dict[str, torch.Tensor], what: str, path) -> nn.Module:
+    """`model` with exactly these weights (every key present, no stranger, every shape right), in eval mode;
+    otherwise a one-line UserError saying how they do not match `what`."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -70,9 +75,9 @@ def read_model(path, kind: str, config_from_dict, build):
     if missing or unexpected or wrong:
         detail = (f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}" if unexpected
                   else f"shape of {wrong[:3]}")
-        raise UserError(f"weights do not match the stored {kind} config ({detail})", path)
+        raise UserError(f"weights do not match {what} ({detail})", path)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
-    return model.eval(), metadata
+    return model.eval()
 
 
 def read_state_dict(path) -> dict[str, torch.Tensor]:

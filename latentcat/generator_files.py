@@ -1,9 +1,11 @@
-"""Generator checkpoints: save the (EMA) generator with its config; load any latentcat generator file."""
+"""Generator checkpoints: save the (EMA) generator with its config; load any latentcat generator file, or an
+NVlabs .pkl / rosinality .pt converted at the door (`latentcat.foreign`), so no caller knows where it came from."""
 import dataclasses
 
 import torch
 
 from generators import build_generator, fingerprint, generator_config_from_dict
+from latentcat import foreign
 from latentcat.checkpoints import read_model, save_model
 from latentcat.errors import UserError
 from latentcat.tuned_files import is_tuned_file, load_tuned
@@ -21,11 +23,19 @@ def require_wplus(G, path, what: str) -> None:
         raise UserError(f"{what} works on w+: it needs a StyleGAN2 generator, not a {G.config.arch}", path)
 
 
-def load_generator(path, device="cpu"):
-    """The generator stored in `path` (a tuned one: with its parent), in fp32 eval mode on `device` (a one-line
-    UserError if unusable)."""
+def load_generator(path, device="cpu", log=print):
+    """The generator stored in `path`, in fp32 eval mode on `device` (a one-line UserError if unusable). A tuned
+    file is loaded with its parent; a foreign one is converted in memory, with a notice suggesting `train.py
+    import` to convert it once."""
     if is_tuned_file(path):
         G = load_tuned(path, load_generator)
+    elif foreign.is_foreign(path):
+        imported = foreign.import_generator(path)
+        log(f"note: {path}: {imported.source_format} generator converted in memory; `python train.py import "
+            f"{path} --out GEN.safetensors` converts it once for reuse")
+        for note in imported.notes:
+            log(f"note: {note}")
+        G = imported.G
     else:
         G, _ = read_model(path, KIND, generator_config_from_dict, build_generator)
     return G.to(device).requires_grad_(False)

@@ -37,3 +37,24 @@ def test_every_generator_implements_the_protocol(name):
     for space in G.latent_spaces:
         images = G.render(G.codes(G.latent_from_z(z, space), space))
         assert images.shape == (2, 3, G.resolution, G.resolution)
+
+
+def unpickling_calls(path):
+    """Calls that would unpickle with the standard unpickler: pickle.load(s), a plain pickle.Unpickler, or a
+    torch.load without weights_only=True."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        name = ast.unparse(node.func)
+        safe = any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords)
+        if name in ("pickle.load", "pickle.loads", "pickle.Unpickler", "Unpickler", "torch.load") and not (
+                name == "torch.load" and safe):
+            yield f"{path.relative_to(ROOT)}:{node.lineno} calls {name}"
+
+
+def test_nothing_unpickles_with_the_standard_unpickler():
+    """Project code and tests read pickles only through latentcat's allow-list unpickler (a subclass whose
+    find_class refuses all but a few globals) or torch's weights-only loader."""
+    files = [p for p in sorted(ROOT.rglob("*.py")) if not {".venv", "node_modules"} & set(p.parts)]
+    found = [call for path in files for call in unpickling_calls(path)]
+    assert not found, found

@@ -78,6 +78,36 @@ def test_autocast_is_safe(G, dtype):
     assert (img.float() - ref).abs().mean() < 0.05
 
 
+def test_files_from_before_the_nvlabs_fields_still_load():
+    old = {"resolution": 16, "z_dim": 32, "w_dim": 32, "mapping_layers": 2, "mapping_lr_mul": 0.01,
+           "channel_base": 256, "channel_max": 16, "mbstd_group": 4, "arch": "stylegan2"}
+    config = g.generator_config_from_dict(old)
+    assert (config.conv_clamp, config.num_fp16_res, config.channel_widths) == (None, 0, None)
+    widths = g.generator_config_from_dict({**old, "channel_widths": [16, 16, 8]})
+    assert widths.channel_widths == (16, 16, 8) and widths.channels(16) == 8
+
+
+def test_fp16_layers_follow_nvlabs_and_run_in_fp32_on_cpu():
+    config = g.preset("tiny-32", num_fp16_res=2)
+    assert [r for r in config.resolutions if config.uses_fp16(r)] == [16, 32]
+    torch.manual_seed(0)
+    half = g.build_generator(config).eval()
+    full = g.build_generator(g.preset("tiny-32")).eval()
+    full.load_state_dict(half.state_dict())
+    ws = torch.randn(2, full.num_ws, full.w_dim)
+    assert torch.equal(half.synthesis(ws, noise_mode="const"), full.synthesis(ws, noise_mode="const"))
+
+
+def test_upsampling_is_nvlabs_fir_with_zero_borders():
+    """Inside the image the [1, 3, 3, 1] upsampling is bilinear 2x; at the border it sees zeros."""
+    from generators.layers import upsample
+    x = torch.randn(1, 2, 6, 6)
+    bilinear = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(upsample(x)[..., 1:-1, 1:-1], bilinear[..., 1:-1, 1:-1], atol=1e-6)
+    ones = upsample(torch.ones(1, 1, 4, 4))
+    assert torch.allclose(ones[0, 0, 0, 1:-1], torch.full([6], 0.75)) and ones[0, 0, 0, 0] == 0.75 ** 2
+
+
 def test_dcgan_shapes():
     for res in (16, 32, 64):
         cfg = g.preset("tiny-dcgan", resolution=res)
@@ -91,6 +121,14 @@ def test_dcgan_shapes():
 def test_config_validation():
     with pytest.raises(ValueError, match="power of two"):
         g.StyleGAN2Config(resolution=48)
+    assert g.StyleGAN2Config(resolution=1024, channel_base=32768).num_parameters() < 40e6  # NVlabs' 1024 px
+    for bad, message in (({"resolution": 2048}, r"\[16, 1024\]"), ({"channel_max": 4096}, "channel_max"),
+                         ({"z_dim": 10 ** 6}, "z_dim"), ({"mapping_layers": 100}, "mapping_layers"),
+                         ({"channel_widths": (8, 8)}, "one width per resolution"), ({"num_fp16_res": 9}, "num_fp16"),
+                         ({"conv_clamp": -1.0}, "conv_clamp"),
+                         ({"resolution": 1024, "channel_base": 2 ** 20, "channel_max": 1024}, "M parameters")):
+        with pytest.raises(ValueError, match=message):
+            g.StyleGAN2Config(**bad)
     with pytest.raises(ValueError, match="unknown preset"):
         g.preset("nope")
     with pytest.raises(ValueError, match="unknown generator arch"):
