@@ -1,5 +1,5 @@
-"""Inference entry point: sample cats, invert photos, interpolate, draw from scribbles, mix styles, and
-compare the encoder, encoder + refinement and optimisation from the mean.
+"""Inference entry point: sample cats, invert photos, interpolate, draw from scribbles, mix styles, compare the
+encoder, encoder + refinement and optimisation from the mean, and find semantic directions and edit along them.
 
 Every command writes PNGs and a summary.json (command, generator, settings, items, errors) into --out, never
 overwrites files it did not write, and exits non-zero only when nothing could be done.
@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from generators import SPACES
+from inversion.directions import METHODS
 from inversion.feature_networks import BACKBONES
 from inversion.invert import InversionConfig
 from inversion.losses import LossWeights
@@ -15,7 +16,7 @@ from inversion.optimize import OPTIMIZERS, OptimizerConfig
 from inversion.tuning import SCHEDULES, TUNE_PER, TuningConfig
 from latentcat import cli
 from latentcat.inputs import expand_inputs
-from latentcat.jobs import compare, draw, execute, interpolate, invert, mix, sample
+from latentcat.jobs import compare, directions, directions_grid, draw, edit, execute, interpolate, invert, mix, sample
 from latentcat.session import SessionSettings, open_session
 
 OPTIMIZER, LOSS, INVERSION = cli.defaults(OptimizerConfig), cli.defaults(LossWeights), cli.defaults(InversionConfig)
@@ -252,10 +253,87 @@ def add_compare(sub):
     add_encoder_flag(p)
 
 
+def add_directions(sub):
+    O = cli.defaults(directions.DirectionsOptions)
+    p = command(sub, "directions", "find semantic directions in w+ (SeFa, GANSpace, difference of two sets)",
+                "Write DIR/directions.safetensors (unit directions per w+ layer, best first, their scores, the method "
+                "and settings, the generator's fingerprint) and summary.json (per direction its score and how it "
+                "spreads over the w+ layers). sefa: eigenvectors of the chosen layers' style affine weights "
+                "(score: eigenvalue); ganspace: principal components of mapped w (score: variance); difference: "
+                "the mean code of --positive minus that of --negative, per w+ layer (score: distance between the "
+                "means; also writes means.png, negative | positive mean). Photos are encoded (--steps N refines "
+                "them); latent files are read as they are.", directions,
+                lambda a: cli.user_facing(directions.DirectionsOptions, method=a.method, layers=a.layers, num=a.num,
+                                          samples=a.samples, seed=a.seed, positive=a.positive, negative=a.negative))
+    add_common(p)
+    p.add_argument("--method", choices=METHODS, default=O.method, help="how to find the directions")
+    p.add_argument("--layers", type=cli.layer_list, metavar="L",
+                   help="w+ layers, e.g. 0-3 or 0,2,5-7 (sefa: whose weights to factorise); edits go there by "
+                        "default (default: all)")
+    p.add_argument("--num", type=cli.positive_int, default=O.num, help="directions kept (sefa, ganspace)")
+    p.add_argument("--samples", type=cli.positive_int, default=O.samples, help="ganspace: mapped w samples (seeded by --seed)")
+    p.add_argument("--positive", metavar="DIR", help="difference: photos or latent files with the attribute")
+    p.add_argument("--negative", metavar="DIR", help="difference: photos or latent files without it")
+    add_inversion(p, directions.DEFAULTS)
+
+
+def add_edit(sub):
+    O = cli.defaults(edit.EditOptions)
+    p = command(sub, "edit", "move photos or latents along a direction",
+                "Invert each photo (or read a saved latent) and move its code along direction --index of "
+                "--directions by each of --strengths, on the w+ layers --layers (default: those the directions were "
+                "found on; the others stay exactly as they were, and strength 0 is the input itself). Writes per "
+                "input NNN-name-strip.png (strengths left to right), NNN-name.gif (a sweep there and back), the "
+                "edited latents, the reconstruction and its latent, plus grid.png (input | strip).", edit,
+                lambda a: cli.user_facing(edit.EditOptions, directions=a.directions, index=a.index,
+                                          strengths=a.strengths, layers=a.layers, frames=a.frames, fps=a.fps))
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, folders of photos, or .latent.safetensors")
+    p.set_defaults(expand=True)
+    add_common(p)
+    add_direction_flags(p, O)
+    p.add_argument("--index", type=int, default=O.index, help=f"which direction, 0 being the best scored (default: {O.index})")
+    p.add_argument("--frames", type=int, default=O.frames, help="GIF frames from the smallest to the largest strength")
+    p.add_argument("--fps", type=float, default=O.fps, help="GIF frames per second")
+    add_inversion(p, edit.DEFAULTS)
+
+
+def add_direction_flags(p, O, positional: bool = False):
+    """--directions (or the positional DIRECTIONS), --strengths and --layers of edit and directions-grid."""
+    cli.accept_negative_lists(p)
+    what = "a directions file, or the folder `infer.py directions` wrote"
+    if positional:
+        p.add_argument("directions", metavar="DIRECTIONS", help=what)
+    else:
+        p.add_argument("--directions", required=True, metavar="FILE", help=what)
+    p.add_argument("--strengths", type=cli.float_list, default=O.strengths, metavar="S1,S2",
+                   help=f"strengths, in units of w distance per layer (default: {','.join(f'{s:g}' for s in O.strengths)})")
+    p.add_argument("--layers", type=cli.layer_list, metavar="L",
+                   help="w+ layers to move, e.g. 0-5 (default: the layers the directions were found on)")
+
+
+def add_directions_grid(sub):
+    O = cli.defaults(directions_grid.DirectionsGridOptions)
+    p = command(sub, "directions-grid", "render the top directions on seeded samples, to name them",
+                "For each of the --top directions, one row per seeded sample (drawn as `sample` draws them), "
+                "strengths left to right: DIR/direction-KK.png and grid.png (all of them, best first). summary.json "
+                "gives each direction's score, its share of each w+ layer, and the mean pixel change at the extreme "
+                "strengths.", directions_grid,
+                lambda a: cli.user_facing(directions_grid.DirectionsGridOptions, directions=a.directions, top=a.top,
+                                          strengths=a.strengths, layers=a.layers, samples=a.samples, seed=a.seed,
+                                          truncation=a.truncation))
+    add_common(p)
+    add_direction_flags(p, O, positional=True)
+    p.add_argument("--top", type=cli.positive_int, default=O.top, help="directions shown, best first")
+    p.add_argument("--samples", type=cli.positive_int, default=O.samples, help="seeded samples per direction")
+    p.add_argument("--seed", type=int, default=O.seed, help=f"seed of the samples (default: {O.seed})")
+    p.add_argument("--truncation", type=float, default=O.truncation, help="truncation psi of the samples (1 = none)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.formatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_sample, add_invert, add_interpolate, add_draw, add_mix, add_compare):
+    for add in (add_sample, add_invert, add_interpolate, add_draw, add_mix, add_compare, add_directions,
+                add_edit, add_directions_grid):
         add(sub)
     args = parser.parse_args(argv)
     options = args.options(args)

@@ -24,6 +24,7 @@ from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.fid import FEATURE_NETS
 from latentcat.gan_trainer import GANRunConfig, GANTrainer
 from latentcat.generator_files import load_generator, require_wplus, save_generator
+from latentcat.generator_report import PPL_NETWORKS
 from latentcat.jobs import evaluate, execute
 from latentcat.jobs.evaluate import EvaluateOptions
 from latentcat.training_loop import RunConfig
@@ -135,8 +136,9 @@ def add_evaluate(sub):
                        description="Generate --samples images and measure their Fréchet distance to held-out photos "
                                    "(--real) and to the training set (--train-data), next to the real-vs-real "
                                    "floor; check that samples are no closer to their nearest training photo than "
-                                   "unseen photos are. Writes DIR/summary.json and DIR/nearest-I-NAME.png (each row: a "
-                                   "sample, then its 3 nearest training photos). Offline, the feature network is "
+                                   "unseen photos are; measure the perceptual path length in w and z. Writes "
+                                   "DIR/summary.json and DIR/nearest-I-NAME.png (each row: a sample, then its 3 "
+                                   "nearest training photos). Offline, the feature network is "
                                    "EfficientNet-Lite0 and the metric is reported as FID-EffNetLite0, not FID.")
     p.add_argument("--generator", required=True, nargs="+", metavar="CKPT",
                    help="generator .safetensors files (of one resolution; the photos' features are computed once)")
@@ -150,6 +152,9 @@ def add_evaluate(sub):
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the generated images")
     p.add_argument("--batch-size", type=cli.positive_int, default=d.batch_size, help="images per forward pass")
     p.add_argument("--device", default=d.device, help="torch device, e.g. cpu or cuda")
+    p.add_argument("--ppl-samples", type=int, default=d.ppl_samples,
+                   help="perceptual path length: path pairs per latent space, w and z (0: skip it)")
+    p.add_argument("--ppl-net", choices=PPL_NETWORKS, default=d.ppl_net, help="LPIPS network of the path length")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
@@ -225,9 +230,10 @@ def cmd_encoder(args):
 
 
 def cmd_evaluate(args):
-    options = EvaluateOptions(real=args.real, train_data=args.train_data, feature_net=args.feature_net,
+    options = cli.user_facing(EvaluateOptions, real=args.real, train_data=args.train_data, feature_net=args.feature_net,
                               samples=args.samples, neighbours=args.neighbours, seed=args.seed,
-                              batch_size=args.batch_size, device=args.device)
+                              batch_size=args.batch_size, device=args.device, ppl_samples=args.ppl_samples,
+                              ppl_net=args.ppl_net)
     execute(evaluate.run, None, args.generator, options, args.out)
 
 

@@ -2,7 +2,8 @@
 
 StyleGAN2 and the DCGAN implement it; imported and tuned generators do too. A latent lives in one of
 `latent_spaces` ("z", "w", "w+"); `codes` turns it into what `render` draws (w+ [N, num_ws, w_dim] for
-StyleGAN2, z itself for the DCGAN). Generators whose spaces include "w+" also have `num_ws` and `w_dim`.
+StyleGAN2, z itself for the DCGAN). Generators whose spaces include "w+" also have `num_ws`, `w_dim` and
+`style_weights()` (per w+ layer, the weights of the style affines that read it: what SeFa factorises).
 """
 import hashlib
 from typing import Protocol, runtime_checkable

@@ -224,6 +224,18 @@ class StyleGAN2Generator(nn.Module):
     def noise_maps(self) -> list[torch.Tensor]:
         return self.synthesis.const_noise()
 
+    def style_weights(self) -> list[torch.Tensor]:
+        """Per w+ layer i, the weights [C_i, w_dim] of every style affine that reads ws[:, i], stacked (the conv
+        it modulates and, for all but the first, the toRGB before it): what SeFa factorises."""
+        per_layer = [[] for _ in range(self.num_ws)]
+        w_idx = 0
+        for block in self.synthesis.blocks:
+            convs = [block.conv1] if block.first else [block.conv0, block.conv1]
+            for j, module in enumerate([layer.conv for layer in convs] + [block.torgb.conv]):
+                per_layer[w_idx + j].append(module.affine.weight * module.affine.weight_gain)
+            w_idx += block.num_conv
+        return [torch.cat(weights) for weights in per_layer]
+
     def sample(self, z: torch.Tensor, truncation: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
         return self(z, truncation, noise_mode=noise_mode)
 

@@ -1,6 +1,8 @@
 """What the two entry points share: one-line errors instead of tracebacks, and argparse helpers."""
 import argparse
 import dataclasses
+import math
+import re
 import sys
 from types import SimpleNamespace
 
@@ -35,6 +37,37 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def layer_list(text: str) -> tuple[int, ...]:
+    """w+ layers as the user writes them: 0-3, or 0,2,5-7."""
+    layers = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            layers += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layers are numbers and ranges like 0-3 or 0,2,5-7, got {text!r}") from None
+    if not layers:
+        raise argparse.ArgumentTypeError(f"no layer in {text!r} (a range is first-last, first <= last)")
+    return tuple(layers)
+
+
+def accept_negative_lists(parser) -> None:
+    """Let values such as -3,-1.5,0 follow a flag: argparse (before Python 3.13) takes any word that starts with
+    '-' and is not a plain negative number for an option."""
+    parser._negative_number_matcher = re.compile(r"^-\.?\d")
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """Comma-separated numbers, e.g. -3,-1.5,0,1.5,3."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"numbers must be finite, got {text!r}")
+    return values
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):

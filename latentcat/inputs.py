@@ -44,12 +44,14 @@ def report(errors: list[dict], path, reason: str) -> None:
     errors.append({"input": str(path), "error": reason})
 
 
-def expand_inputs(paths) -> list[str]:
-    """Folders stand for the images inside them (sorted); files are kept as given."""
+def expand_inputs(paths, latents: bool = False) -> list[str]:
+    """Folders stand for the images inside them (sorted; and their latent files, with `latents`); files are kept
+    as given."""
     out = []
     for path in paths:
         p = Path(path)
-        out += [str(f) for f in list_files(p) if f.suffix.lower() in IMAGE_SUFFIXES] if p.is_dir() else [str(path)]
+        out += [str(f) for f in list_files(p) if f.suffix.lower() in IMAGE_SUFFIXES or latents and is_latent_file(f)
+                ] if p.is_dir() else [str(path)]
     return out
 
 

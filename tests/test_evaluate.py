@@ -1,4 +1,5 @@
-"""Generator quality: the Fréchet distance, the offline EfficientNet-Lite0 features, and `train.py evaluate`."""
+"""Generator quality: the Fréchet distance, the offline EfficientNet-Lite0 features, the perceptual path length,
+and `train.py evaluate`."""
 import json
 
 import numpy as np
@@ -8,9 +9,12 @@ from PIL import Image
 
 from generators import build_generator
 from generators.config import preset
+from generators.layers import ModulatedConv2d
+from inversion.feature_networks import build_feature_network
 from latentcat.fid import FeatureStats, frechet_distance, load_feature_net, nearest_neighbours
 from latentcat.generator_files import save_generator
-from tests.conftest import run_script
+from latentcat.generator_report import path_length
+from tests.conftest import run_script, tiny_generator
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
@@ -52,7 +56,8 @@ def test_evaluate_writes_labelled_metric_floor_and_neighbours(shapes_dir, tmp_pa
         generators.append(path)
     out = tmp_path / "eval"
     result = run_script("train.py", "evaluate", "--generator", *generators, "--real", shapes_dir,
-                        "--train-data", shapes_dir, "--samples", "24", "--neighbours", "4", "--out", out)
+                        "--train-data", shapes_dir, "--samples", "24", "--neighbours", "4", "--ppl-samples", "8",
+                        "--out", out)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metric"] == "FID-EffNetLite0" and "FID-EffNetLite0" in result.stdout
     assert summary["counts"]["generated"] == 24 and summary["counts"]["test"] == 64
@@ -62,3 +67,24 @@ def test_evaluate_writes_labelled_metric_floor_and_neighbours(shapes_dir, tmp_pa
         assert item["nearest_train_photo"]["ratio_generated_to_test"] > 0
         grid = Image.open(out / item["nearest_grid"])
         assert grid.size[1] > 4 * 32  # 4 rows: a sample and its 3 neighbours each
+    ppl = [item["ppl"] for item in summary["items"]]
+    assert set(ppl[0]) >= {"w", "z"} and "w" not in ppl[1] and ppl[1]["z"] > 0  # the DCGAN has z only
+    assert ppl[0]["lpips_net"] == "stlpips-vgg" and "perceptual path length (stlpips-vgg" in result.stdout
+
+
+def styles_times(k: float):
+    """A tiny StyleGAN2 whose style affines are scaled by k: its images vary k times as fast with w (k = 0: not
+    at all)."""
+    G = tiny_generator()
+    with torch.no_grad():
+        for module in G.modules():
+            if isinstance(module, ModulatedConv2d):
+                module.affine.weight.mul_(k)
+    return G
+
+
+def test_path_length_is_zero_for_a_constant_generator_and_grows_with_its_speed():
+    net = build_feature_network("stlpips-alex")
+    for space in ("w", "z"):
+        lengths = [path_length(styles_times(k), net, space, samples=24) for k in (0, 1, 3)]
+        assert lengths[0] == 0 and 0 < lengths[1] < lengths[2], (space, lengths)
