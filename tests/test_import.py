@@ -17,7 +17,7 @@ from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator, save_generator
 from tests.conftest import ROOT, infer, run_script, summary, tiny_generator
-from tests.foreign_files import Net, dump, lively, nvlabs_snapshot, rosinality_checkpoint
+from tests.foreign_files import Net, dump, lively, nvlabs_generator, nvlabs_snapshot, rosinality_checkpoint
 
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "foreign-generators"
 FIXTURE_FILES = ["nvlabs-sg2ada-32px.pkl", "nvlabs-sg2ada-64px-fp16.pkl", "rosinality-sg2-64px.pt"]
