@@ -8,6 +8,7 @@ def _is_power_of_two(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
 
 
+RESAMPLING = ("nvlabs", "bilinear")  # how StyleGAN2 upsamples (generators/layers.py: upsample)
 MAX_CHANNELS = 1024               # widest feature map a StyleGAN2 config may ask for (NVlabs' largest is 512)
 MAX_LATENT_DIM = 1024             # largest z and w
 MAX_MAPPING_LAYERS = 16
@@ -31,6 +32,7 @@ class StyleGAN2Config:
     channel_widths: tuple[int, ...] | None = None  # ...unless given here, one per resolution from 4 px up
     conv_clamp: float | None = None  # clamp conv and toRGB outputs to +-this (NVlabs: 256 with fp16 layers)
     num_fp16_res: int = 0         # the top resolutions that run in fp16 on CUDA (fp32 elsewhere, as NVlabs)
+    resample: str = "nvlabs"      # upsampling: NVlabs' (zero borders) or "bilinear" (files written before it)
     mbstd_group: int = 4          # discriminator minibatch-stddev group size
     arch: str = "stylegan2"
 
@@ -56,6 +58,8 @@ class StyleGAN2Config:
             raise ValueError(f"channel widths must be integers in [1, {MAX_CHANNELS}], got {widths}")
         if not 0 <= self.num_fp16_res <= len(self.resolutions):
             raise ValueError(f"num_fp16_res must be in [0, {len(self.resolutions)}], got {self.num_fp16_res}")
+        if self.resample not in RESAMPLING:
+            raise ValueError(f"resample must be one of {', '.join(RESAMPLING)}, got {self.resample!r}")
         if self.conv_clamp is not None and not self.conv_clamp > 0:
             raise ValueError(f"conv_clamp must be positive or None, got {self.conv_clamp}")
         if not 0 < self.mapping_lr_mul <= 1:
@@ -152,4 +156,6 @@ def generator_config_from_dict(data: dict):
     arch = data.get("arch")
     if arch not in kinds:
         raise ValueError(f"unknown generator arch {arch!r}")
+    if arch == "stylegan2" and "resample" not in data:  # written before NVlabs' layers: it was trained bilinear
+        data = {**data, "resample": "bilinear"}
     return kinds[arch](**data)

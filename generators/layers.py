@@ -72,10 +72,13 @@ def fir_filter(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
     return k.expand(x.shape[1], 1, 4, 4)
 
 
-def upsample(x: torch.Tensor) -> torch.Tensor:
-    """Double the resolution as NVlabs' upsample2d: zeros between the pixels, then the [1, 3, 3, 1] filter with
-    zero padding (one transposed depthwise conv). Inside the image this is bilinear 2x; at the border a pixel
-    sees zeros beyond it, which StyleGAN2 generators are trained with."""
+def upsample(x: torch.Tensor, resample: str = "nvlabs") -> torch.Tensor:
+    """Double the resolution. `nvlabs` (NVlabs' upsample2d): zeros between the pixels, then the [1, 3, 3, 1]
+    filter with zero padding (one transposed depthwise conv); inside the image this is bilinear 2x, at the border
+    a pixel sees zeros beyond it, which StyleGAN2 generators are trained with. `bilinear`: bilinear 2x with
+    half-pixel centres, what latentcat's generators trained before NVlabs' layers were written with."""
+    if resample == "bilinear":
+        return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
     return F.conv_transpose2d(x, fir_filter(x, gain=4.0), stride=2, padding=1, groups=x.shape[1])
 
 
@@ -85,18 +88,20 @@ class ModulatedConv2d(nn.Module):
     Done as modulate -> shared conv -> demodulate (NVlabs' non-fused path), which batches well and needs no
     grouped conv. Exactly NVlabs' arithmetic: demodulated convs use the raw weight (demodulation cancels its
     gain), toRGB-style convs scale the styles by the weight gain, and with `up` the conv is a stride-2 transposed
-    conv followed by the [1, 3, 3, 1] filter with zero padding. `weight` is stored as the kernel F.conv2d would
+    conv followed by the [1, 3, 3, 1] filter with zero padding (with resample="bilinear": bilinear 2x, then the
+    conv, as latentcat's generators trained before these layers). `weight` is stored as the kernel F.conv2d would
     apply on the output grid; NVlabs' transposed-conv kernel is that kernel flipped.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int,
-                 demodulate: bool = True, up: bool = False):
+                 demodulate: bool = True, up: bool = False, resample: str = "nvlabs"):
         super().__init__()
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
         self.demodulate = demodulate
         self.up = up
+        self.resample = resample
         self.padding = kernel_size // 2
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -113,7 +118,9 @@ class ModulatedConv2d(nn.Module):
             if self.demodulate:
                 dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
         x = x * styles.to(x.dtype).reshape(*styles.shape, 1, 1)
-        if self.up:
+        if self.up and self.resample == "bilinear":
+            x = F.conv2d(upsample(x, "bilinear"), weight.to(x.dtype), padding=self.padding)
+        elif self.up:
             x = F.conv_transpose2d(x, weight.flip([2, 3]).transpose(0, 1).to(x.dtype), stride=2)
             x = F.conv2d(x, fir_filter(x, gain=4.0), padding=1, groups=x.shape[1])
         else:

@@ -56,9 +56,9 @@ class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv (upsampling or not), per-pixel noise, bias, leaky ReLU and the optional clamp."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool,
-                 conv_clamp: float | None = None):
+                 conv_clamp: float | None = None, resample: str = "nvlabs"):
         super().__init__()
-        self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, demodulate=True, up=up)
+        self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, demodulate=True, up=up, resample=resample)
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
@@ -99,13 +99,15 @@ class SynthesisBlock(nn.Module):
     stays fp32."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
-                 conv_clamp: float | None = None, use_fp16: bool = False):
+                 conv_clamp: float | None = None, use_fp16: bool = False, resample: str = "nvlabs"):
         super().__init__()
+        self.resample = resample
         self.first = in_channels == 0
         if self.first:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True, conv_clamp=conv_clamp)
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True, conv_clamp=conv_clamp,
+                                        resample=resample)
         self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, up=False, conv_clamp=conv_clamp)
         self.torgb = ToRGB(out_channels, w_dim, conv_clamp)
         self.num_conv = 1 if self.first else 2
@@ -122,7 +124,7 @@ class SynthesisBlock(nn.Module):
         x = self.conv1(x, ws[:, self.num_conv - 1], noise_mode, noises[-1])
         rgb = self.torgb(x, ws[:, self.num_conv])
         rgb = rgb.float() if half else rgb
-        img = rgb if img is None else upsample(img) + rgb
+        img = rgb if img is None else upsample(img, self.resample) + rgb
         return x, img
 
 
@@ -138,9 +140,11 @@ class SynthesisNetwork(nn.Module):
         blocks, in_ch = [], 0
         for res in self.resolutions:
             out_ch = config.channels(res)
-            blocks.append(SynthesisBlock(in_ch, out_ch, config.w_dim, res, config.conv_clamp, config.uses_fp16(res)))
+            blocks.append(SynthesisBlock(in_ch, out_ch, config.w_dim, res, config.conv_clamp, config.uses_fp16(res),
+                                         config.resample))
             in_ch = out_ch
         self.blocks = nn.ModuleList(blocks)
+
     @property
     def noise_shapes(self) -> list[tuple[int, int, int, int]]:
         """Shape of each noise input, in layer order (one per modulated conv: num_ws - 1 of them)."""
