@@ -66,11 +66,13 @@ class OptimizerConfig:
 
 @dataclass
 class OptimizationLog:
-    """Per-step losses of every image (its loss at the start of the step), failures, steps run, wall time."""
+    """Per-step losses of every image (its loss at the start of the step), failures, steps run, wall time, and
+    whether `stop` ended the run before its last step."""
     losses: list[list[float]] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
+    stopped: bool = False
 
 
 def _make_optimizer(config: OptimizerConfig, params):
@@ -89,10 +91,12 @@ def _finite_rows(tensor: torch.Tensor) -> torch.Tensor:
 
 def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor], config: OptimizerConfig,
              after_step: Callable[[int], None] | None = None, progress: bool = True,
-             description: str = "invert") -> OptimizationLog:
+             description: str = "invert", stop: Callable[[], bool] | None = None) -> OptimizationLog:
     """Minimise `evaluate(step) -> losses [N]` over `params` (leaf tensors, batch first) for config.steps steps.
 
     `after_step(step)` runs after each update (noise renormalisation, saving frames, recording metrics).
+    `stop()` is asked before each step; when it says True the run ends there, keeping the steps done (a page
+    whose visitor drew a newer stroke, or left).
     """
     num = params[0].shape[0]
     alive = torch.ones(num, dtype=torch.bool)
@@ -140,6 +144,9 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
     bar = tqdm(range(config.steps), desc=description, disable=not progress, leave=False, dynamic_ncols=True)
     for step in bar:
         if not alive.any():
+            break
+        if stop is not None and stop():
+            log.stopped = True
             break
         state["first"], state["step"] = True, step
         for group in opt.param_groups:

@@ -30,10 +30,12 @@ class Inverted:
 
 
 class StepHook:
-    """After each optimisation step: save frames every --save-every steps, record metrics every --record-every."""
+    """After each optimisation step: save frames every --save-every steps, record metrics every --record-every,
+    and hand the step to `observer` (a page streaming the inversion), if any."""
 
-    def __init__(self, session, batch: list[Input], targets: torch.Tensor, out: OutputFolder | None):
-        self.session, self.batch, self.targets, self.out = session, batch, targets, out
+    def __init__(self, session, batch: list[Input], targets: torch.Tensor, out: OutputFolder | None,
+                 observer: Callable[[int, Callable[[], torch.Tensor]], None] | None = None):
+        self.session, self.batch, self.targets, self.out, self.observer = session, batch, targets, out, observer
         self.records = [{"step": []} for _ in batch]
         self.seconds = 0.0  # time spent here, kept out of the reported inversion time
 
@@ -47,6 +49,10 @@ class StepHook:
         self.seconds += time.perf_counter() - tic
 
     def __call__(self, step: int, render: Callable[[], torch.Tensor]):
+        if self.observer is not None:
+            tic = time.perf_counter()
+            self.observer(step, render)
+            self.seconds += time.perf_counter() - tic
         done, s = step + 1, self.session.settings
         save = s.save_every and self.out is not None and done % s.save_every == 0
         rec = s.record_every and (done % s.record_every == 0 or done == self.session.config.optimizer.steps)
@@ -62,10 +68,11 @@ class StepHook:
             self.record(done, images)
 
 
-def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
+def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
                    ) -> Iterator[tuple[list[Inverted], list[dict]]]:
     """Invert the photo inputs in batches of session.batch_size; yields (done, errors) after each batch.
-    Photos the start cannot serve and images whose optimisation failed become error entries."""
+    Photos the start cannot serve and images whose optimisation failed become error entries.
+    on_step(step, render) and stop() are `invert`'s, for each batch (a page streams and cancels with them)."""
     photos, errors = [], []
     for inp in inputs:
         if inp.image is None:
@@ -79,14 +86,14 @@ def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
     for first in range(0, len(photos), session.batch_size):
         batch = photos[first:first + session.batch_size]
         targets = torch.stack([inp.image for inp in batch]).to(session.device)
-        hook = StepHook(session, batch, targets, out)
+        hook = StepHook(session, batch, targets, out, on_step)
         tic = time.perf_counter()
         start = session.start.codes(session, batch, targets)
         if session.settings.record_every:
             with torch.no_grad():
                 hook.record(0, start.to(session.device).render(session.G))
         result = invert(session.G, targets, session.config, start, network=session.network, on_step=hook,
-                        progress=session.settings.progress)
+                        progress=session.settings.progress, stop=stop)
         seconds = (time.perf_counter() - tic - hook.seconds) / len(batch)
         metrics = reconstruction_metrics(result.images, targets.cpu(), session.metric_network)
         done, failed = [], []
@@ -105,11 +112,11 @@ def _inverted(result: InversionResult, i: int, inp: Input, metrics: dict, record
                     record=record if len(record["step"]) > 1 else {}, seconds=seconds, steps=result.log.steps)
 
 
-def invert_all(session, inputs: list[Input], out: OutputFolder | None = None
+def invert_all(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
                ) -> tuple[list[Inverted], list[dict]]:
     """Every batch's results together (for jobs that use them all at the end)."""
     done, errors = [], []
-    for batch_done, batch_errors in invert_batches(session, inputs, out):
+    for batch_done, batch_errors in invert_batches(session, inputs, out, on_step, stop):
         done += batch_done
         errors += batch_errors
     return done, errors
