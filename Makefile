@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: install demo studio test bench clean
+.PHONY: install demo studio studio-tour test bench clean
 
 $(STAMP): requirements.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ demo: install  # infer.py's defaults: the shipped generator and its encoder
 
 studio: install  # the web page with the shipped models: open http://127.0.0.1:7860 (Ctrl+C stops it)
 	$(PY) infer.py studio
+
+studio-tour: install  # the studio used in a headless Chromium (Debian: chromium); screenshots in docs/
+	$(PY) docs/studio_tour.py --out docs
 
 test: install
 	$(PY) -m pytest

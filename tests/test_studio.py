@@ -1,8 +1,8 @@
 """infer.py studio: the page's API driven by Gradio's own client against a real server on localhost (tiny
 models), and the page itself in a headless Chromium, where one is installed."""
 import io
+import os
 import shutil
-import socket
 import threading
 import time
 
@@ -12,6 +12,7 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from playwright.sync_api import sync_playwright
 
 from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
@@ -23,18 +24,13 @@ from latentcat.latent_files import load_code
 from latentcat.session import SessionSettings, open_session
 from latentcat.sketches import sketch_from_image
 from latentcat.streaming import streamed
+from latentcat.studio.local import free_port
 from latentcat.studio.options import StudioOptions
 from latentcat.studio.page import serve
 from latentcat.studio.studio import Studio
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +140,8 @@ def test_invert_shows_the_encoder_guess_then_streams_the_refinement(studio, gen,
 
 def test_morph_gives_the_frames_asked_for_and_its_slider_moves_along_them(studio, photos):
     client = Client(studio, verbose=False)
-    frame, position, gif, status = client.predict(handle_file(photos / "a.png"), handle_file(photos / "b.png"), 5,
-                                                  2, api_name="/morph")
+    frame, _, gif, status = client.predict(handle_file(photos / "a.png"), handle_file(photos / "b.png"), 5, 2,
+                                           api_name="/morph")
     assert Image.open(gif).n_frames == 5 and "5 frames" in status
     last = client.predict(4, api_name="/morph_frame")
     assert not np.array_equal(np.asarray(Image.open(frame)), np.asarray(Image.open(last)))
@@ -158,21 +154,24 @@ def test_a_bad_upload_is_one_line_in_the_page_and_the_server_goes_on(studio, pho
     with pytest.raises(AppError) as bad:
         client.predict(handle_file(fake), 0, api_name="/invert")
     assert str(bad.value.message) == "notes.png: not an image file (unrecognised format)"
-    _, _, status, details, _ = client.predict(handle_file(photos / "b.png"), 0, api_name="/invert")
+    details = client.predict(handle_file(photos / "b.png"), 0, api_name="/invert")[3]
     assert details["state"] == "done"
 
 
 def chromium() -> str:
+    """The system's Chromium; without one the browser test skips, except where CI requires it."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium): the browser test is skipped")
+        message = "no Chromium on this machine (Debian: apt-get install chromium)"
+        if os.environ.get("LATENTCAT_BROWSER_TEST") == "required":
+            pytest.fail(message)
+        pytest.skip(f"{message}: the browser test is skipped")
     return path
 
 
 def test_a_stroke_drawn_in_chromium_brings_a_thumbnail(studio, tmp_path):
     browser_path = chromium()
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(studio)

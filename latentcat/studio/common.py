@@ -54,8 +54,10 @@ def page_action(fn):
 def newest_wins(triggers, action: str, visitor: gr.State, fn, inputs: list, outputs: list, api_name: str):
     """Run `fn(*inputs, visitor, ticket)` on the model's worker for each trigger, a newer request of `action`
     superseding the running one: an instant listener first takes a ticket (the running request sees it is
-    outdated at its next step and ends), then `fn` is queued. Returns the queued event."""
-    ticket = gr.State(0)
+    outdated at its next step and ends), then `fn` is queued with that ticket. The ticket travels with the
+    request (a hidden number, read when the request is sent, not a server-side state read when it starts), so
+    a request that waited in the queue behind a newer one knows it is outdated. Returns the queued event."""
+    ticket = gr.Number(0, precision=0, visible=False, label="request (numbered by the page)")
     take = gr.on(triggers, fn=lambda v: v.supersede(action), inputs=[visitor], outputs=[ticket],
                  concurrency_limit=None, show_progress="hidden", trigger_mode="multiple", api_visibility="private")
     return take.then(fn, inputs=[*inputs, visitor, ticket], outputs=outputs, concurrency_id=MODEL,

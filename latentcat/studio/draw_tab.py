@@ -20,8 +20,8 @@ from latentcat.studio.studio import Studio, Visitor
 
 ACTION = "draw"
 CANVAS = 256
-PALETTE = ["#1a1a1a", "#f2f2f2", "#8a8a8a", "#d9822b", "#7a4a22", "#f4c89a", "#3f9b4a", "#4a7fd4", "#e58aa6"]
-EMPTY = "Draw a few coloured strokes (pick the brush on the left of the canvas): fur colours, eyes, ears."
+PALETTE = ["#1a1a1a", "#e4ddd0", "#8a8a8a", "#d9822b", "#7a4a22", "#f4c89a", "#3f9b4a", "#4a7fd4", "#e58aa6"]
+EMPTY = "Draw a few coloured strokes: fur colours, eyes, ears. The best cats follow each stroke."
 
 
 @dataclass
@@ -56,32 +56,36 @@ class DrawTab:
         with gr.Tab("Draw", id="draw"):
             with gr.Row():
                 with gr.Column():
+                    # no starting value: Gradio's editor skips its first change event, which is then the
+                    # blank canvas it makes, not the visitor's first stroke
                     editor = gr.ImageEditor(
                         label="sketch", canvas_size=(CANVAS, CANVAS), fixed_canvas=True, image_mode="RGBA",
                         type="pil", format="png", transforms=(), layers=False, sources=(), elem_id="draw-canvas",
                         brush=gr.Brush(default_size=6, colors=PALETTE, color_mode="defaults"),
                         eraser=gr.Eraser(default_size=12), buttons=[], height=CANVAS + 120)
                     with gr.Row():
-                        samples = gr.Slider(1, 8, value=o.draw_samples, step=1, label="random starts (K)")
-                        steps = gr.Slider(1, 300, value=o.draw_steps, step=1, label="steps")
+                        samples = gr.Slider(1, 8, value=o.draw_samples, step=1, label="random starts (K)",
+                                            elem_id="draw-samples")
+                        steps = gr.Slider(1, 300, value=o.draw_steps, step=1, label="steps", elem_id="draw-steps")
                         seed = gr.Number(0, precision=0, label="seed of the starts", minimum=0)
                     stop = gr.Button("Stop the fit", size="sm")
                 with gr.Column():
                     gallery = gr.Gallery(label="fits, best first: click one to download it", columns=4,
                                          format="png", elem_id="draw-fits", allow_preview=False, height=DISPLAY + 80)
-                    status = gr.Markdown(EMPTY)
+                    status = gr.Markdown(EMPTY, elem_id="draw-status")
                     with gr.Row():
                         fitted = gr.Image(label="what is fitted (strokes at the generator's size)", height=160,
-                                          interactive=False, buttons=[], format="png")
-                        files = gr.File(label="download: PNG + latent", file_count="multiple", interactive=False)
+                                          interactive=False, buttons=[], format="png", scale=1)
+                        files = gr.File(label="download: PNG + latent", file_count="multiple", interactive=False,
+                                        elem_id="draw-files", scale=2)
                     chosen = gr.Number(visible=False, precision=0)
                     details = gr.JSON(visible=False)
-        newest_wins([editor.change], ACTION, visitor, self.fit, [editor, samples, steps, seed],
-                    [gallery, fitted, status, details], api_name="draw")
-        stop_button(stop, ACTION, visitor)
-        gallery.select(chosen_rank, None, chosen, api_visibility="private", concurrency_limit=None,
-                       show_progress="hidden").then(
-            self.download, [chosen, visitor], [files, status], api_name="draw_download", concurrency_limit=None)
+            newest_wins([editor.change], ACTION, visitor, self.fit, [editor, samples, steps, seed],
+                        [gallery, fitted, status, details], api_name="draw")
+            stop_button(stop, ACTION, visitor)
+            gallery.select(chosen_rank, None, chosen, api_visibility="private", concurrency_limit=None,
+                           show_progress="hidden").then(
+                self.download, [chosen, visitor], [files, status], api_name="draw_download", concurrency_limit=None)
 
     @page_action
     def fit(self, value, samples, steps, seed, visitor: Visitor, ticket: int):

@@ -21,11 +21,13 @@ class EditTab:
         with gr.Tab("Edit", id="edit"):
             with gr.Row():
                 with gr.Column(scale=1):
-                    cat = gr.File(label="a photo or a .latent.safetensors", file_types=CATS, height=120)
+                    cat = gr.File(label="a photo or a .latent.safetensors", file_types=CATS, height=120,
+                                  elem_id="edit-cat")
                     steps = gr.Slider(0, 300, value=self.studio.options.invert_steps, step=1,
-                                      label="refinement steps (photos)")
+                                      label="refinement steps (photos)", elem_id="edit-steps")
                     load = gr.Button("Load", variant="primary")
-                    loaded = gr.Image(label="the cat to edit", interactive=False, buttons=[], format="png")
+                    loaded = gr.Image(label="the cat to edit", interactive=False, buttons=[], format="png",
+                                      elem_id="edit-loaded")
                 with gr.Column(scale=1, elem_id="edit-directions"):
                     gr.Markdown(NO_DIRECTIONS)
         load.click(self.load, [cat, steps, visitor], loaded, api_name="edit_load", concurrency_id=MODEL,

@@ -28,21 +28,24 @@ class InvertTab:
                     photo = gr.File(label="photo: drop or click to upload", file_types=PHOTOS,
                                     elem_id="invert-photo", height=140)
                     steps = gr.Slider(0, 300, value=self.studio.options.invert_steps, step=1,
-                                      label="refinement steps after the first guess")
+                                      label="refinement steps after the first guess", elem_id="invert-steps")
                     with gr.Row():
                         again = gr.Button("Invert again", size="sm")
                         stop = gr.Button("Stop", size="sm")
                 with gr.Column(scale=2):
                     with gr.Row():
-                        seen = gr.Image(label="photo (as the generator sees it)", interactive=False, buttons=[], format="png")
-                        result = gr.Image(label="result", interactive=False, buttons=[], format="png", elem_id="invert-result")
-                    status = gr.Markdown("Upload a cat photo: its latent is found in the generator.")
+                        seen = gr.Image(label="photo (as the generator sees it)", interactive=False, buttons=[],
+                                        format="png")
+                        result = gr.Image(label="result", interactive=False, buttons=[], format="png",
+                                          elem_id="invert-result")
+                    status = gr.Markdown("Upload a cat photo: its latent is found in the generator.",
+                                         elem_id="invert-status")
                     files = gr.File(label="download: reconstruction PNG + latent", file_count="multiple",
                                     interactive=False)
                     details = gr.JSON(visible=False)
-        newest_wins([photo.upload, again.click], ACTION, visitor, self.invert, [photo, steps],
-                    [seen, result, status, details, files], api_name="invert")
-        stop_button(stop, ACTION, visitor)
+            newest_wins([photo.upload, again.click], ACTION, visitor, self.invert, [photo, steps],
+                        [seen, result, status, details, files], api_name="invert")
+            stop_button(stop, ACTION, visitor)
 
     @page_action
     def invert(self, path, steps, visitor: Visitor, ticket: int):

@@ -21,20 +21,21 @@ class MixTab:
             with gr.Row():
                 with gr.Column(scale=1):
                     content = gr.File(label="content (pose, shape): photo or latent", file_types=CATS,
-                                      height=120)
+                                      height=120, elem_id="mix-content")
                     style = gr.File(label="style (colours, texture): photo or latent", file_types=CATS,
-                                    height=120)
+                                    height=120, elem_id="mix-style")
                     steps = gr.Slider(0, 300, value=self.studio.options.invert_steps, step=1,
-                                      label="refinement steps")
+                                      label="refinement steps", elem_id="mix-steps")
                     go = gr.Button("Mix", variant="primary")
                 with gr.Column(scale=2):
                     with gr.Row():
                         content_seen = gr.Image(label="content", interactive=False, buttons=[], format="png")
-                        mixed = gr.Image(label="mix", interactive=False, buttons=[], format="png", elem_id="mix-result")
+                        mixed = gr.Image(label="mix", interactive=False, buttons=[], format="png",
+                                         elem_id="mix-result")
                         style_seen = gr.Image(label="style", interactive=False, buttons=[], format="png")
-                    layer = gr.Slider(0, num_ws, value=num_ws // 2, step=1,
+                    layer = gr.Slider(0, num_ws, value=num_ws // 2, step=1, elem_id="mix-layer",
                                       label=f"layers from the content cat (0: all style; {num_ws}: all content)")
-                    status = gr.Markdown("Choose a content cat and a style cat.")
+                    status = gr.Markdown("Choose a content cat and a style cat.", elem_id="mix-status")
                     file = gr.File(label="download: this mix", interactive=False)
         go.click(self.mix, [content, style, steps, layer, visitor], [content_seen, mixed, style_seen, file, status],
                  api_name="mix", concurrency_id=MODEL, concurrency_limit=1)

@@ -20,16 +20,21 @@ class MorphTab:
         with gr.Tab("Morph", id="morph"):
             with gr.Row():
                 with gr.Column(scale=1):
-                    a = gr.File(label="from: a photo or a .latent.safetensors", file_types=CATS, height=120)
-                    b = gr.File(label="to: a photo or a .latent.safetensors", file_types=CATS, height=120)
+                    a = gr.File(label="from: a photo or a .latent.safetensors", file_types=CATS, height=120,
+                                elem_id="morph-a")
+                    b = gr.File(label="to: a photo or a .latent.safetensors", file_types=CATS, height=120,
+                                elem_id="morph-b")
                     with gr.Row():
-                        frames = gr.Slider(2, 60, value=o.morph_frames, step=1, label="frames")
-                        steps = gr.Slider(0, 300, value=o.invert_steps, step=1, label="refinement steps")
+                        frames = gr.Slider(2, 60, value=o.morph_frames, step=1, label="frames", elem_id="morph-frames")
+                        steps = gr.Slider(0, 300, value=o.invert_steps, step=1, label="refinement steps",
+                                          elem_id="morph-steps")
                     go = gr.Button("Morph", variant="primary")
                 with gr.Column(scale=2):
                     frame = gr.Image(label="morph", interactive=False, buttons=[], format="png", elem_id="morph-frame")
-                    position = gr.Slider(0, o.morph_frames - 1, value=0, step=1, label="position (frame)")
-                    status = gr.Markdown("Choose two cats: photos are inverted first, latents used as they are.")
+                    position = gr.Slider(0, o.morph_frames - 1, value=0, step=1, label="position (frame)",
+                                         elem_id="morph-position")
+                    status = gr.Markdown("Choose two cats: photos are inverted first, latents used as they are.",
+                                         elem_id="morph-status")
                     gif = gr.File(label="download: GIF", interactive=False)
         go.click(self.morph, [a, b, frames, steps, visitor], [frame, position, gif, status], api_name="morph",
                  concurrency_id=MODEL, concurrency_limit=1)
