@@ -56,7 +56,7 @@ def draw(page: Page, out: Path) -> None:
     stroke(page, [(0.3, 0.35), (0.5, 0.3), (0.7, 0.35), (0.7, 0.7), (0.3, 0.7), (0.3, 0.35)])
     wait_for_text(page, "draw-status", "done")
     page.locator("#draw-fits img").first.click()  # download the best fit
-    page.locator("#draw-files", has_text=".latent.safetensors").wait_for(timeout=WAIT_MS)
+    page.locator("#draw-files", has_text=".safetensors").wait_for(timeout=WAIT_MS)
     page.screenshot(path=out / "studio-draw.png")
 
 
