@@ -1,11 +1,11 @@
-# The two commands a newcomer runs: `make demo` and `make test`. Both create .venv and install first.
+# The commands a newcomer runs: `make demo`, `make studio` and `make test`. Each creates .venv and installs first.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: install demo test bench clean
+.PHONY: install demo studio studio-tour test bench clean
 
 $(STAMP): requirements.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ demo: install  # infer.py's defaults: the shipped generator and its encoder
 	    --steps 30 --lr 0.02 --frames 15 --no-progress --out $(DEMO)/interpolate
 	$(PY) infer.py draw $(DEMO)/examples/scribble.png --samples 4 --steps 50 --no-progress --out $(DEMO)/draw
 	@echo "demo results: $(DEMO)/{samples,compare,interpolate,draw} (grids, GIF, summary.json)"
+
+studio: install  # the web page with the shipped models: open http://127.0.0.1:7860 (Ctrl+C stops it)
+	$(PY) infer.py studio
+
+studio-tour: install  # the studio used in a headless Chromium (Debian: chromium); screenshots in docs/
+	$(PY) docs/studio_tour.py --out docs
 
 test: install
 	$(PY) -m pytest

@@ -1,5 +1,5 @@
-"""Inference entry point: sample cats, invert photos, interpolate, draw from scribbles, mix styles, compare the
-encoder, encoder + refinement and optimisation from the mean, and find semantic directions and edit along them.
+"""Inference entry point: sample cats, invert photos, interpolate, draw from scribbles, mix styles, compare every
+way of inverting, find semantic directions and edit along them; or do it in the browser (studio).
 
 Every command writes PNGs and a summary.json (command, generator, settings, items, errors) into --out, never
 overwrites files it did not write, and exits non-zero only when nothing could be done.
@@ -18,6 +18,7 @@ from latentcat import cli
 from latentcat.inputs import expand_inputs
 from latentcat.jobs import compare, directions, directions_grid, draw, edit, execute, interpolate, invert, mix, sample
 from latentcat.session import SessionSettings, open_session
+from latentcat.studio.options import StudioOptions
 
 OPTIMIZER, LOSS, INVERSION = cli.defaults(OptimizerConfig), cli.defaults(LossWeights), cli.defaults(InversionConfig)
 SESSION, TUNING = cli.defaults(SessionSettings), cli.defaults(TuningConfig)
@@ -329,13 +330,47 @@ def add_directions_grid(sub):
     p.add_argument("--truncation", type=float, default=O.truncation, help="truncation psi of the samples (1 = none)")
 
 
+def add_studio(sub):
+    O = cli.defaults(StudioOptions)
+    p = sub.add_parser("studio", formatter_class=cli.formatter, help="draw, invert, morph and mix cats in the browser",
+                       description="Serve a web page (Gradio) with the same tools: Draw (strokes to cats, live), "
+                                   "Invert, Morph, Mix and Edit. Open the address it prints; stop it with Ctrl+C.")
+    p.set_defaults(serve=True)
+    p.add_argument("--generator", default=SESSION.generator, metavar="CKPT", help="generator .safetensors")
+    add_encoder_flag(p)
+    p.add_argument("--device", default=SESSION.device, help="torch device, e.g. cpu or cuda")
+    p.add_argument("--host", default=O.host,
+                   help="address to listen on (127.0.0.1: this machine only; 0.0.0.0: every network it is on)")
+    p.add_argument("--port", type=int, default=O.port, help="port to listen on")
+    p.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+    p.add_argument("--max-upload-mb", type=float, default=O.max_upload_mb, help="largest upload accepted")
+    p.add_argument("--queue-size", type=cli.positive_int, default=O.queue_size,
+                   help="requests that may wait for the model; more are turned away with a message")
+
+
+def studio(args):
+    from latentcat.studio.page import serve  # the web stack loads for this command only
+    from latentcat.studio.studio import Studio
+    options = cli.user_facing(StudioOptions, host=args.host, port=args.port, share=args.share,
+                              max_upload_mb=args.max_upload_mb, queue_size=args.queue_size)
+    session = open_session(SessionSettings(generator=args.generator, device=args.device, encoder=args.encoder,
+                                           progress=False))
+    shared = Studio.open(session, options)
+    try:
+        serve(shared)
+    finally:
+        shared.close()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.formatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_sample, add_invert, add_interpolate, add_draw, add_mix, add_compare, add_directions,
-                add_edit, add_directions_grid):
+                add_edit, add_directions_grid, add_studio):
         add(sub)
     args = parser.parse_args(argv)
+    if getattr(args, "serve", False):
+        return studio(args)
     options = args.options(args)
     session = open_session(session_settings(args))
     paths = expand_inputs(args.inputs) if args.expand else list(args.inputs)

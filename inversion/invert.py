@@ -53,11 +53,12 @@ def start_noise(G, start: Code, optimize: bool) -> list[torch.Tensor] | None:
 def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
            masks: torch.Tensor | None = None, network: FeatureNetwork | None = None,
            on_step: Callable[[int, Callable[[], torch.Tensor]], None] | None = None,
-           progress: bool = True) -> InversionResult:
+           progress: bool = True, stop: Callable[[], bool] | None = None) -> InversionResult:
     """Optimise `start` (one code per target, in config.space) to reproduce `targets` [N, 3, R, R] in [-1, 1].
 
     masks [N, 1, R, R] in [0, 1] restrict the reconstruction terms to where the mask is set.
     on_step(step, render) runs after every step; render() gives the current images (no gradient).
+    stop() ends the optimisation early when it returns True (see `optimize`); the result holds the steps done.
     """
     check_space(G, config.space)
     if start.space != config.space:
@@ -101,7 +102,7 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
         if on_step is not None:
             on_step(step, current_images)
 
-    log = optimize(params, evaluate, opt, after_step, progress=progress)
+    log = optimize(params, evaluate, opt, after_step, progress=progress, stop=stop)
     with torch.no_grad():
         total, terms, images = forward(latent)
     code = Code(latent, config.space, tuple(noise) if noise else None, start.generator).detach()

@@ -7,7 +7,7 @@ optimiser minimises their sum, so each image's latent gets exactly its own gradi
   image's result depends on its batch mates. Use `--batch-size 1` for results independent of the batch.
 An image whose loss or gradient turns NaN or inf stops: its rows return to their last finite values and are
 frozen, the failure is reported, and the other images go on (also when every image fails at the first step).
-A row may also stop early when the caller says it is done (`stop`): it is frozen where it was.
+A row may also finish early when the caller says it is done (`finished`): it is frozen where it was.
 """
 import math
 import time
@@ -67,13 +67,14 @@ class OptimizerConfig:
 
 @dataclass
 class OptimizationLog:
-    """Per-step losses of every image (its loss at the start of the step), failures, early stops (the step
-    after which a row stopped), steps run, wall time."""
+    """Per-step losses of every image (its loss at the start of the step), failures, rows finished early (the
+    step after which each was done), steps run, wall time, and whether `stop` ended the run before its last step."""
     losses: list[list[float]] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
-    stopped: dict[int, int] = field(default_factory=dict)
+    finished: dict[int, int] = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
+    stopped: bool = False
 
 
 def _make_optimizer(config: OptimizerConfig, params, lr_scales):
@@ -101,12 +102,15 @@ def _finite_rows(tensor: torch.Tensor | None, num: int) -> torch.Tensor:
 def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor], config: OptimizerConfig,
              after_step: Callable[[int], None] | None = None, progress: bool = True,
              description: str = "invert", lr_scales: list[float] | None = None,
-             stop: Callable[[], torch.Tensor] | None = None) -> OptimizationLog:
+             finished: Callable[[], torch.Tensor] | None = None,
+             stop: Callable[[], bool] | None = None) -> OptimizationLog:
     """Minimise `evaluate(step) -> losses [N]` over `params` (leaf tensors, batch first) for config.steps steps.
 
     `after_step(step)` runs after each update (noise renormalisation, saving frames, recording metrics);
-    `lr_scales` gives each parameter its own multiple of the learning rate (Adam); `stop()`, called after each
-    step, marks the rows that are done ([N] bool).
+    `lr_scales` gives each parameter its own multiple of the learning rate (Adam); `finished()`, called after
+    each step, marks the rows that are done ([N] bool): they are frozen where they are. `stop()` is asked before
+    each step; when it says True the run ends there, keeping the steps done (a page whose visitor drew a newer
+    stroke, or left).
     """
     num = params[0].shape[0]
     alive = torch.ones(num, dtype=torch.bool)
@@ -156,6 +160,9 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
     for step in bar:
         if not alive.any():
             break
+        if stop is not None and stop():
+            log.stopped = True
+            break
         state["first"], state["step"] = True, step
         for group in opt.param_groups:
             group["lr"] = config.lr_at(step) * group["lr_scale"]
@@ -165,9 +172,9 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
         if len(log.failures) > failed_before and config.name == "lbfgs":
             opt = _make_optimizer(config, params, lr_scales)  # its history holds the failed rows' steps: afresh
         log.steps = step + 1
-        if stop is not None:
-            done = stop().cpu() & alive
-            log.stopped.update({i: step + 1 for i in done.nonzero().flatten().tolist()})
+        if finished is not None:
+            done = finished().cpu() & alive
+            log.finished.update({i: step + 1 for i in done.nonzero().flatten().tolist()})
             alive[done] = False
             with torch.no_grad():  # frozen where they are now
                 for p, good in zip(params, last_good):

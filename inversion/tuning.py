@@ -117,9 +117,10 @@ def unlocked_blocks(num_blocks: int, tuning: TuningConfig, step: int) -> int:
 
 
 def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig, pivot: Code,
-         network: FeatureNetwork | None = None, on_step=None, progress: bool = True, seed: int = 0) -> TuningResult:
+         network: FeatureNetwork | None = None, on_step=None, progress: bool = True, seed: int = 0,
+         stop=None) -> TuningResult:
     """Tune copies of G's rendering weights (and the code, with tune_latent) to reproduce `targets`
-    [N, 3, R, R] from `pivot` (a Code of N rows). on_step(step, render) as in `invert`."""
+    [N, 3, R, R] from `pivot` (a Code of N rows). on_step(step, render) and stop() as in `invert`."""
     n, device, space = targets.shape[0], targets.device, pivot.space
     rows, per_row = (n, 1) if tuning.per == "photo" else (1, n)
     renderer = _Renderer(G)
@@ -169,7 +170,7 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
         after = render_rows(w, near, None)
         return locality_loss(after, before, config.weights, loss.pixel, loss.perceptual)
 
-    def stop() -> torch.Tensor:
+    def finished() -> torch.Tensor:
         perceptual = state["terms"].get("perceptual")
         if tuning.stop_lpips is None or perceptual is None:
             return torch.zeros(rows, dtype=torch.bool)
@@ -185,7 +186,7 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
 
     params = list(weights.values()) + ([latent] if tuning.tune_latent else [])
     scales = [1.0] * len(weights) + ([tuning.latent_lr / tuning.lr] if tuning.tune_latent else [])
-    log = optimize(params, evaluate, tuning.optimizer(), after_step, progress, "tune", scales, stop)
+    log = optimize(params, evaluate, tuning.optimizer(), after_step, progress, "tune", scales, finished, stop)
     generators = [copy.deepcopy(G) for _ in range(rows)]
     parent_fingerprint = fingerprint(G)
     with torch.no_grad():

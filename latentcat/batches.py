@@ -8,8 +8,8 @@ import torch
 
 from inversion.code import Code
 from inversion.invert import invert
-from inversion.tuning import tune
 from inversion.metrics import reconstruction_metrics
+from inversion.tuning import tune
 from latentcat.errors import UserError
 from latentcat.images import to_pil
 from latentcat.inputs import Input, report
@@ -37,10 +37,12 @@ class Inverted:
 
 class StepHook:
     """After each step of either stage: save frames every --save-every steps, record metrics (and the seconds
-    per image so far) every --record-every. Steps count on from the latent stage into tuning."""
+    per image so far) every --record-every, and hand the step to `observer` (a page streaming the inversion), if
+    any. Steps count on from the latent stage into tuning."""
 
-    def __init__(self, session, batch: list[Input], targets: torch.Tensor, out: OutputFolder | None):
-        self.session, self.batch, self.targets, self.out = session, batch, targets, out
+    def __init__(self, session, batch: list[Input], targets: torch.Tensor, out: OutputFolder | None,
+                 observer: Callable[[int, Callable[[], torch.Tensor]], None] | None = None):
+        self.session, self.batch, self.targets, self.out, self.observer = session, batch, targets, out, observer
         self.records = [{"step": [], "seconds": []} for _ in batch]
         self.rows = list(range(len(batch)))  # the batch entries the current stage renders
         self.offset, self.last = 0, session.config.optimizer.steps + session.tuning.steps
@@ -66,6 +68,10 @@ class StepHook:
         self.seconds += time.perf_counter() - tic
 
     def __call__(self, step: int, render: Callable[[], torch.Tensor]):
+        if self.observer is not None:
+            tic = time.perf_counter()
+            self.observer(self.offset + step, render)
+            self.seconds += time.perf_counter() - tic
         done, s = self.offset + step + 1, self.session.settings
         save = s.save_every and self.out is not None and done % s.save_every == 0
         rec = s.record_every and (done % s.record_every == 0 or done == self.last)
@@ -81,10 +87,11 @@ class StepHook:
             self.record(done, images)
 
 
-def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
+def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
                    ) -> Iterator[tuple[list[Inverted], list[dict]]]:
     """Invert the photo inputs in batches of session.batch_size; yields (done, errors) after each batch.
-    Photos the start cannot serve and images whose optimisation failed become error entries."""
+    Photos the start cannot serve and images whose optimisation failed become error entries.
+    on_step(step, render) and stop() are `invert`'s, for each batch (a page streams and cancels with them)."""
     photos, errors = [], []
     for inp in inputs:
         if inp.image is None:
@@ -96,19 +103,20 @@ def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
     if errors:
         yield [], errors
     for first in range(0, len(photos), session.batch_size):
-        yield invert_batch(session, photos[first:first + session.batch_size], out)
+        yield invert_batch(session, photos[first:first + session.batch_size], out, on_step, stop)
 
 
-def invert_batch(session, batch: list[Input], out: OutputFolder | None) -> tuple[list[Inverted], list[dict]]:
+def invert_batch(session, batch: list[Input], out: OutputFolder | None, on_step=None, stop=None
+                 ) -> tuple[list[Inverted], list[dict]]:
     """The latent stage from the session's start, then (with tuning steps) generator tuning from its codes."""
     targets = torch.stack([inp.image for inp in batch]).to(session.device)
-    hook = StepHook(session, batch, targets, out)
+    hook = StepHook(session, batch, targets, out, on_step)
     start = session.start.codes(session, batch, targets)
     if session.settings.record_every:
         with torch.no_grad():
             hook.record(0, start.to(session.device).render(session.G))
     result = invert(session.G, targets, session.config, start, network=session.network, on_step=hook,
-                    progress=session.settings.progress)
+                    progress=session.settings.progress, stop=stop)
     failed, ok = [], []
     for i, inp in enumerate(batch):
         if i in result.log.failures:
@@ -120,7 +128,7 @@ def invert_batch(session, batch: list[Input], out: OutputFolder | None) -> tuple
     if session.tuning.steps and ok:
         hook.begin_tuning(result.log.steps, ok)
         tuned = tune(session.G, targets[ok], session.config, session.tuning, result.code[ok], session.network,
-                     hook, session.settings.progress, session.config.seed)
+                     hook, session.settings.progress, session.config.seed, stop)
         for j, i in enumerate(ok):
             row = tuned.rows[j]
             if row in tuned.log.failures:
@@ -130,7 +138,7 @@ def invert_batch(session, batch: list[Input], out: OutputFolder | None) -> tuple
             outcome[i].update(code=tuned.code_of(j), image=tuned.images[j], generator=tuned.generators[row],
                               losses=outcome[i]["losses"] + [s[row] for s in tuned.log.losses],
                               terms={k: float(v[j]) for k, v in tuned.terms.items()},
-                              tune_steps=tuned.log.stopped.get(row, tuned.log.steps))
+                              tune_steps=tuned.log.finished.get(row, tuned.log.steps))
     seconds = hook.elapsed()
     kept = sorted(outcome)
     metrics = reconstruction_metrics(torch.stack([outcome[i]["image"] for i in kept]), targets[kept].cpu(),
@@ -143,11 +151,11 @@ def invert_batch(session, batch: list[Input], out: OutputFolder | None) -> tuple
     return done, failed
 
 
-def invert_all(session, inputs: list[Input], out: OutputFolder | None = None
+def invert_all(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
                ) -> tuple[list[Inverted], list[dict]]:
     """Every batch's results together (for jobs that use them all at the end)."""
     done, errors = [], []
-    for batch_done, batch_errors in invert_batches(session, inputs, out):
+    for batch_done, batch_errors in invert_batches(session, inputs, out, on_step, stop):
         done += batch_done
         errors += batch_errors
     return done, errors

@@ -141,6 +141,13 @@ def device_from(name: str) -> torch.device:
     return device
 
 
+def choose_space(G, space: str | None, default_space: str) -> str:
+    """The space asked for, else `default_space` where G has it, else G's last space (a DCGAN: z)."""
+    space = space or (default_space if default_space in G.latent_spaces else G.latent_spaces[-1])
+    user_facing(check_space, G, space)
+    return space
+
+
 def read_start(session: Session, init: str) -> Start:
     if init in INITS or init == "encoder":
         if init == "encoder" and session.encoder is None:
@@ -187,9 +194,7 @@ def open_session(settings: SessionSettings) -> Session:
                       settings=settings)
     if settings.inversion is None:
         return session
-    space = settings.space or (settings.default_space if settings.default_space in G.latent_spaces
-                               else G.latent_spaces[-1])
-    user_facing(check_space, G, space)
+    space = choose_space(G, settings.space, settings.default_space)
     session.config = user_facing(dataclasses.replace, settings.inversion, space=space)
     encoder = encoder_for(settings.generator, settings.encoder)
     if encoder:

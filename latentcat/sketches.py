@@ -28,12 +28,16 @@ def _stroke_mask(rgb: np.ndarray, threshold: int) -> np.ndarray:
 
 def load_sketch(path, resolution: int, threshold: int = BACKGROUND_THRESHOLD):
     """(colours [3, R, R] in [-1, 1], mask [1, R, R] in [0, 1], notices); an empty mask is a UserError."""
-    img = open_image(path)
+    return sketch_from_image(open_image(path), resolution, path, threshold)
+
+
+def sketch_from_image(img: Image.Image, resolution: int, name, threshold: int = BACKGROUND_THRESHOLD):
+    """`load_sketch` for an image already decoded (a page's canvas); `name` names it in messages."""
     notes = []
     if min(img.size) < MIN_SIDE:
-        raise UserError(f"sketch is {img.size[0]}x{img.size[1]}, smaller than the {MIN_SIDE} px minimum", path)
+        raise UserError(f"sketch is {img.size[0]}x{img.size[1]}, smaller than the {MIN_SIDE} px minimum", name)
     if img.size[0] != img.size[1]:
-        notes.append(f"{path}: {img.size[0]}x{img.size[1]} is not square; centre-cropped")
+        notes.append(f"{name}: {img.size[0]}x{img.size[1]} is not square; centre-cropped")
         img = center_crop_square(img)
     if _has_alpha(img):
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
@@ -41,10 +45,10 @@ def load_sketch(path, resolution: int, threshold: int = BACKGROUND_THRESHOLD):
     else:
         rgb = np.asarray(to_rgb(img), dtype=np.float32)
         mask = _stroke_mask(rgb.astype(np.uint8), threshold)
-        notes.append(f"{path}: no alpha channel; strokes are the pixels that differ from the background")
+        notes.append(f"{name}: no alpha channel; strokes are the pixels that differ from the background")
     coverage = _resize(mask, resolution)
     if coverage.max() <= 0:
-        raise UserError("the sketch's mask is empty: nothing was drawn (transparent, or all background)", path)
+        raise UserError("the sketch's mask is empty: nothing was drawn (transparent, or all background)", name)
     colours = np.stack([_resize(rgb[..., c] * mask, resolution) for c in range(3)], axis=-1)
     colours = colours / np.maximum(coverage, 1e-6)[..., None]
     sketch = torch.from_numpy(np.clip(colours, 0, 255)).permute(2, 0, 1) / 127.5 - 1

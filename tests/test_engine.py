@@ -136,6 +136,15 @@ def test_a_nan_stops_only_that_image(G, known, optimizer):
         assert result.losses[i] < first[i]
 
 
+def test_stop_ends_the_optimisation_keeping_the_steps_done(G, known):
+    _, targets = known
+    seen = []
+    result = run(G, targets, steps=20, on_step=lambda step, render: seen.append(step), stop=lambda: len(seen) == 3)
+    assert result.log.stopped and result.log.steps == 3 and seen == [0, 1, 2]
+    assert len(result.log.losses) == 3 and result.images.shape == targets.shape
+    assert not run(G, targets, steps=2).log.stopped
+
+
 def test_masked_losses_give_exactly_zero_gradient_outside_the_mask():
     net = build_feature_network("stlpips-alex")
     torch.manual_seed(0)

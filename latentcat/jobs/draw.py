@@ -3,8 +3,7 @@ from dataclasses import dataclass
 
 import torch
 
-from inversion.draw import fit_sketch
-from inversion.metrics import masked_l1
+from inversion.draw import fit_sketch, rank_fits
 from latentcat.errors import UserError
 from latentcat.figures import rows_grid
 from latentcat.images import image_grid, to_pil
@@ -40,12 +39,10 @@ def run(session, paths: list[str], options: DrawOptions, out) -> Summary:
             print(f"note: {note}")
         result = fit_sketch(session.G, sketch.to(session.device), mask.to(session.device), session.config, k,
                             session.config.seed, session.network, progress=session.settings.progress)
-        ok = [i for i in range(k) if i not in result.log.failures]
-        if not ok:
+        ranked, scores = rank_fits(result.images, sketch, mask, skip=result.log.failures)
+        if not ranked:
             report(summary.errors, path, f"optimisation stopped: {result.log.failures[0]}")
             continue
-        scores = masked_l1(result.images, sketch.expand_as(result.images), mask.expand(k, -1, -1, -1))
-        ranked = sorted(ok, key=lambda i: scores[i])
         name = Input(index, str(path)).name
         outputs = {f"result_{rank}": out.png(f"{name}-{rank}.png", to_pil(result.images[i]))
                    for rank, i in enumerate(ranked)}

@@ -49,7 +49,7 @@ def latent_writer(code, source: str):
 
 def run(session, paths: list[str], options: EditOptions, out) -> Summary:
     directions, layers = directions_for(session, options.directions, options.layers)
-    o, G = options, session.G
+    o = options
     if o.index >= len(directions):
         raise UserError(f"--index {o.index}: there are {len(directions)} directions (0-{len(directions) - 1})",
                         o.directions)
@@ -60,15 +60,16 @@ def run(session, paths: list[str], options: EditOptions, out) -> Summary:
     results, failed = codes_of(session, inputs, out)
     summary.errors = errors + failed
     sweep_strengths = np.linspace(min(o.strengths), max(o.strengths), o.frames).tolist()
-    rows = []
+    rows, written = [], {}
     for r in results:
+        G = r.generator or session.G  # a photo tuned by --tune-generator is edited with its own generator
         code = r.code.to(session.device)
         edited = user_facing(sweep, G, code, directions, o.index, o.strengths, layers)
         with torch.no_grad():
             images = edited.render(G).cpu()
             frames = user_facing(sweep, G, code, directions, o.index, sweep_strengths, layers).render(G).cpu()
         name = r.input.name
-        item = write_inverted(out, r)
+        item = write_inverted(out, r, session.generator_path, written)
         pictures = [to_pil(f) for f in frames]
         item["outputs"].update(
             strip=out.png(f"{name}-strip.png", image_grid(images, nrow=len(images))),

@@ -39,8 +39,7 @@ def run(session, paths: list[str], options: InterpolateOptions, out) -> Summary:
     summary.settings["space"] = a.space
     frames = interpolation_frames(G, a, b, options.frames).cpu()
     pictures = [to_pil(f) for f in frames]
-    for i, picture in enumerate(pictures):
-        out.png(f"frames/frame-{i:03d}.png", picture)
+    summary.extra["frames"] = [out.png(f"frames/frame-{i:03d}.png", picture) for i, picture in enumerate(pictures)]
     summary.extra["gif"] = out.gif("interpolation.gif", pictures, 1 / options.fps)
     summary.extra["filmstrip"] = out.png("filmstrip.png", image_grid(frames, nrow=len(frames)))
     return summary

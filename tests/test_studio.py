@@ -1,0 +1,195 @@
+"""infer.py studio: the page's API driven by Gradio's own client against a real server on localhost (tiny
+models), and the page itself in a headless Chromium, where one is installed."""
+import io
+import os
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from encoder.config import EncoderConfig
+from encoder.model import WPlusEncoder
+from generators import fingerprint
+from inversion.metrics import masked_l1
+from latentcat.encoder_files import save_encoder
+from latentcat.generator_files import load_generator
+from latentcat.latent_files import load_code
+from latentcat.session import SessionSettings, open_session
+from latentcat.sketches import sketch_from_image
+from latentcat.streaming import streamed
+from latentcat.studio.local import free_port
+from latentcat.studio.options import StudioOptions
+from latentcat.studio.page import serve
+from latentcat.studio.studio import Studio
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def studio(gen, tmp_path_factory):
+    """A real studio server on localhost: the tiny generator, a random encoder for it, short fits."""
+    G = load_generator(gen)
+    encoder = tmp_path_factory.mktemp("enc") / "enc.safetensors"
+    save_encoder(encoder, WPlusEncoder(EncoderConfig(resolution=16, num_ws=G.num_ws, w_dim=G.w_dim)), fingerprint(G))
+    session = open_session(SessionSettings(generator=str(gen), encoder=str(encoder), perceptual="stlpips-alex",
+                                           progress=False))
+    shared = Studio.open(session, StudioOptions(port=free_port(), draw_samples=3, draw_steps=8, invert_steps=6,
+                                                morph_frames=5, update_seconds=0, debounce_seconds=0))
+    page = serve(shared, block=False)
+    yield page.local_url
+    page.close()
+    shared.close()
+
+
+def test_a_stream_stops_its_work_when_its_reader_leaves():
+    steps = []
+
+    def work(emit, stopped):
+        while not stopped():
+            steps.append(len(steps))
+            emit(len(steps))
+            time.sleep(0.01)
+        return "stopped"
+
+    updates = streamed(work)
+    assert next(updates) >= 1
+    updates.close()  # a page cancelled, or the visitor left: the work ends with the reader
+    done = len(steps)
+    time.sleep(0.05)
+    assert len(steps) == done
+
+
+def strokes(folder, name: str, box: tuple, colour: tuple):
+    """A transparent canvas with one opaque stroke (the editor's layer), as the page uploads it."""
+    rgba = np.zeros((128, 128, 4), np.uint8)
+    top, bottom, left, right = box
+    rgba[top:bottom, left:right] = (*colour, 255)
+    path = folder / name
+    Image.fromarray(rgba, "RGBA").save(path)
+    return path
+
+
+def canvas(path) -> dict:
+    return {"background": None, "layers": [handle_file(path)], "composite": handle_file(path), "id": None}
+
+
+def draw(url, sketch) -> tuple[Client, list]:
+    client = Client(url, verbose=False)
+    job = client.submit(canvas(sketch), 3, 8, 0, api_name="/draw")
+    job.result()
+    return client, job.outputs()
+
+
+def test_draw_streams_fits_best_first_and_their_error_falls(studio, tmp_path):
+    _, updates = draw(studio, strokes(tmp_path, "a.png", (20, 100, 30, 60), (230, 120, 30)))
+    details = [u[3] for u in updates]
+    steps = [d["step"] for d in details]  # the starts at once, then the fit as it goes (a late reader skips some)
+    assert steps[0] == 0 and steps[-1] == 8 and steps == sorted(steps) and len(steps) >= 3
+    for update, d in zip(updates, details):
+        assert len(update[0]) == 3 and d["errors"] == sorted(d["errors"])  # three thumbnails, best first
+    assert details[-1]["errors"][0] < details[0]["errors"][0]
+    assert "done" in updates[-1][2]
+
+
+def test_two_visitors_at_once_each_get_their_own_fit(studio, tmp_path):
+    sketches = [strokes(tmp_path, "left.png", (10, 110, 10, 40), (240, 140, 40)),
+                strokes(tmp_path, "bottom.png", (90, 120, 10, 118), (20, 20, 20))]
+    results = [None, None]
+
+    def visit(i):
+        results[i] = draw(studio, sketches[i])
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for sketch_path, (client, updates) in zip(sketches, results):
+        files, _ = client.predict(0, api_name="/draw_download")
+        png, latent = sorted(files, key=lambda f: f.endswith(".safetensors"))
+        sketch, mask, _ = sketch_from_image(Image.open(sketch_path), 16, "sketch")
+        image = torch.from_numpy(np.array(Image.open(png).convert("RGB"))).permute(2, 0, 1)[None] / 127.5 - 1
+        # the file this visitor downloads is its own best fit: its error in its own strokes is the one it was shown
+        assert masked_l1(image, sketch[None], mask[None])[0] == pytest.approx(updates[-1][3]["errors"][0], abs=1e-6)
+        assert latent.endswith(".latent.safetensors")
+
+
+def test_invert_shows_the_encoder_guess_then_streams_the_refinement(studio, gen, photos):
+    client = Client(studio, verbose=False)
+    job = client.submit(handle_file(photos / "a.png"), 6, api_name="/invert")
+    job.result()
+    updates = job.outputs()
+    assert updates[0][3]["state"] == "the encoder's guess" and updates[0][1]
+    final = updates[-1][3]
+    assert final["state"] == "done" and final["step"] == 6 and final["lpips"] > 0 and final["psnr"] > 0
+    steps = [u[3]["step"] for u in updates]
+    assert steps[:2] == [0, 0] and steps == sorted(steps) and len(steps) >= 4
+    assert Image.open(updates[-1][1]).size == (256, 256)
+    latent = next(f for f in updates[-1][4] if f.endswith(".latent.safetensors"))
+    G = load_generator(gen)
+    assert load_code(latent, G, fingerprint(G)).space == "w+"
+
+
+def test_morph_gives_the_frames_asked_for_and_its_slider_moves_along_them(studio, photos):
+    client = Client(studio, verbose=False)
+    frame, _, gif, status = client.predict(handle_file(photos / "a.png"), handle_file(photos / "b.png"), 5, 2,
+                                           api_name="/morph")
+    assert Image.open(gif).n_frames == 5 and "5 frames" in status
+    last = client.predict(4, api_name="/morph_frame")
+    assert not np.array_equal(np.asarray(Image.open(frame)), np.asarray(Image.open(last)))
+
+
+def test_a_bad_upload_is_one_line_in_the_page_and_the_server_goes_on(studio, photos, tmp_path):
+    client = Client(studio, verbose=False)
+    fake = tmp_path / "notes.png"
+    fake.write_text("not a picture")
+    with pytest.raises(AppError) as bad:
+        client.predict(handle_file(fake), 0, api_name="/invert")
+    assert str(bad.value.message) == "notes.png: not an image file (unrecognised format)"
+    details = client.predict(handle_file(photos / "b.png"), 0, api_name="/invert")[3]
+    assert details["state"] == "done"
+
+
+def chromium() -> str:
+    """The system's Chromium; without one the browser test skips, except where CI requires it."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "no Chromium on this machine (Debian: apt-get install chromium)"
+        if os.environ.get("LATENTCAT_BROWSER_TEST") == "required":
+            pytest.fail(message)
+        pytest.skip(f"{message}: the browser test is skipped")
+    return path
+
+
+def test_a_stroke_drawn_in_chromium_brings_a_thumbnail(studio, tmp_path):
+    browser_path = chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(studio)
+        brush = page.locator('#draw-canvas button[aria-label="Brush"]')
+        brush.wait_for()
+        brush.click()
+        box = page.locator("#draw-canvas canvas").first.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x - 30, y - 20)
+        page.mouse.down()
+        for i in range(15):
+            page.mouse.move(x - 30 + 4 * i, y - 20 + 3 * i, steps=2)
+        page.mouse.up()
+        thumbnail = page.locator("#draw-fits img").first
+        thumbnail.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        picture = np.asarray(Image.open(io.BytesIO(thumbnail.screenshot())).convert("RGB"), np.float32)
+        page.screenshot(path=tmp_path / "studio-draw.png")
+        browser.close()
+    assert picture.std() > 2  # a rendered cat, not a blank square
+    assert (tmp_path / "studio-draw.png").stat().st_size > 0
