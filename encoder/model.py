@@ -72,7 +72,7 @@ class WPlusEncoder(nn.Module):
         if backbone_weights is not None:
             try:
                 trunk.load_state_dict(backbone_weights)
-            except RuntimeError as e:  # wrong keys or shapes: torch's message is a page long
+            except RuntimeError:  # wrong keys or shapes: torch's message is a page long
                 raise ValueError(f"not torchvision {config.backbone} weights: {_mismatch(trunk, backbone_weights)}"
                                  ) from None
         if config.iterations > 1:  # photo and current reconstruction; the extra channels start at zero

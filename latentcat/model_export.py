@@ -4,9 +4,11 @@ file is never replaced."""
 from pathlib import Path
 
 from latentcat.checkpoints import load_tensors, save_tensors
-from latentcat.encoder_files import KIND as ENCODER, read_encoder
+from latentcat.encoder_files import KIND as ENCODER
+from latentcat.encoder_files import read_encoder
 from latentcat.errors import UserError
-from latentcat.generator_files import KIND as GENERATOR, load_generator
+from latentcat.generator_files import KIND as GENERATOR
+from latentcat.generator_files import load_generator
 
 
 def export_half(src, dst) -> dict[str, str]:

@@ -15,9 +15,8 @@ def sample(gen, *args):
 
 
 def refusal(folder) -> str:
-    with pytest.raises(UserError) as err:
-        with OutputFolder(folder):
-            pass
+    with pytest.raises(UserError) as err, OutputFolder(folder):
+        pass
     message = str(err.value)
     assert "\n" not in message and str(folder) in message
     return message
@@ -73,10 +72,10 @@ def test_a_write_error_is_one_line_and_keeps_what_was_written(tmp_path, monkeypa
         return real(path)
 
     monkeypatch.setattr(latentcat.outputs, "atomic_path", disk_full_at_second_file)
-    with pytest.raises(UserError, match=r"could not write b.png \(No space left on device\); what was written"):
-        with OutputFolder(tmp_path) as out:
-            out.write("a.png", lambda p: p.write_bytes(b"a"))
-            out.write("b.png", lambda p: p.write_bytes(b"b"))
+    full = r"could not write b.png \(No space left on device\); what was written"
+    with pytest.raises(UserError, match=full), OutputFolder(tmp_path) as out:
+        out.write("a.png", lambda p: p.write_bytes(b"a"))
+        out.write("b.png", lambda p: p.write_bytes(b"b"))
     assert (tmp_path / "a.png").read_bytes() == b"a" and not (tmp_path / "b.png").exists()
     with OutputFolder(tmp_path) as out:  # a.png is still known as latentcat's
         assert out.holds("a.png")

@@ -22,15 +22,17 @@ class InvertOptions:
 
 def finished_items(out: OutputFolder, summary: Summary, inputs: list[Input]) -> dict[int, dict]:
     """--resume: the summary items an earlier run into `out` left for these inputs, by input index. Only an item
-    for the same input under the same output name, whose files are all still as written, is kept."""
+    for the same input under the same output name, whose files are all still as written, is kept; any setting
+    but the device must be the same."""
     previous = out.previous_summary()
     if previous is None:
         return {}
-    now = json.loads(json.dumps(summary.settings))
-    differs = sorted(key for key in set(now) | set(previous.get("settings", {}))
-                     if key != "device" and now.get(key) != previous["settings"].get(key))
+    now, before = json.loads(json.dumps(summary.settings)), previous.get("settings") or {}
+    differs = sorted(key for key in set(now) | set(before) if key != "device" and now.get(key) != before.get(key))
     if (previous.get("generator") or {}).get("fingerprint") != summary.generator["fingerprint"]:
         differs.insert(0, "generator")
+    if previous.get("command") != summary.command:
+        differs.insert(0, "command")
     if differs:
         raise UserError(f"--resume: the earlier run in --out used other settings ({', '.join(differs)}); repeat "
                         "its flags, or choose another --out", out.root)
