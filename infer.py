@@ -166,16 +166,22 @@ def add_sample(sub):
     add_common(p)
     p.add_argument("--num", type=cli.positive_int, default=O.num, help="number of images")
     p.add_argument("--seed", type=int, default=O.seed, help="random seed")
-    p.add_argument("--truncation", type=float, default=O.truncation, help="StyleGAN2 truncation psi (1 = none)")
+    p.add_argument("--truncation", type=float, default=O.truncation,
+                   help="StyleGAN2 truncation psi, from -1 to 2 (1: none, 0: the mean)")
 
 
 def add_invert(sub):
     p = command(sub, "invert", "find the latent of each photo (projection)",
                 "Optimise a latent per photo so the generator reproduces it. Writes, per photo, the reconstruction "
                 "and its latent (.latent.safetensors, stamped with space and generator), plus grid.png (photo | "
-                "reconstruction), loss.png and summary.json.", invert)
+                "reconstruction), loss.png and summary.json. Each batch's files and summary entries are written "
+                "as soon as it finishes, so an interrupted run keeps them: repeat the command with --resume.",
+                invert, lambda a: invert.InvertOptions(resume=a.resume))
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="photos, or folders of photos")
     p.set_defaults(expand=True)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run into the same --out with the same flags: photos it finished "
+                        "are kept, not inverted again")
     add_common(p)
     add_inversion(p, invert.DEFAULTS)
 

@@ -18,7 +18,6 @@ from generators.config import ARCH_PRESETS
 from generators.training import ARCH_TRAINING
 from inversion.feature_networks import BACKBONES
 from latentcat import cli, foreign
-from latentcat.checkpoints import load_tensors, save_tensors
 from latentcat.datasets import read_folder, write_folder, write_pack
 from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.fid import FEATURE_NETS
@@ -27,6 +26,7 @@ from latentcat.generator_files import load_generator, require_wplus, save_genera
 from latentcat.generator_report import PPL_NETWORKS
 from latentcat.jobs import evaluate, execute
 from latentcat.jobs.evaluate import EvaluateOptions
+from latentcat.model_export import export_half
 from latentcat.training_loop import RunConfig
 
 RUN = cli.defaults(RunConfig)
@@ -162,7 +162,7 @@ def add_export(sub):
     p = sub.add_parser("export", formatter_class=cli.formatter,
                        help="write a generator or encoder alone in fp16 for shipping")
     p.add_argument("generator", metavar="CKPT", help="RUN_DIR/generator.safetensors or RUN_DIR/encoder.safetensors")
-    p.add_argument("out", metavar="OUT", help="output .safetensors file")
+    p.add_argument("out", metavar="OUT", help="output .safetensors file (a new file: never replaced)")
 
 
 def add_import(sub):
@@ -239,11 +239,8 @@ def cmd_evaluate(args):
 
 def cmd_export(args):
     """Any latentcat model file (generator or encoder) with its floating tensors cast to fp16."""
-    tensors, metadata = load_tensors(args.generator, "model")
-    half = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    save_tensors(args.out, half, {k: v for k, v in metadata.items() if k not in ("format", "format_version")})
-    print(f"wrote {args.out} (fp16 {metadata.get('kind', 'model')}, "
-          f"{sum(v.numel() for v in tensors.values()) / 1e6:.2f} M values)")
+    metadata = export_half(args.generator, args.out)
+    print(f"wrote {args.out} (fp16 {metadata['kind']})")
 
 
 def cmd_import(args):

@@ -53,13 +53,29 @@ class MapToStyle(nn.Module):
         return self.linear(self.convs(x).mean(dim=(2, 3)))
 
 
+def _mismatch(model: nn.Module, state: dict) -> str:
+    """How `state` fails to fit `model`, briefly: the first missing, unexpected or misshapen keys."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        return (f"{len(missing)} key(s) missing (e.g. {missing[:2]}), {len(unexpected)} unexpected "
+                f"(e.g. {unexpected[:2]})")
+    wrong = [k for k in expected if getattr(state[k], "shape", None) != expected[k].shape]
+    return f"wrong shapes for {wrong[:2]}"
+
+
 class WPlusEncoder(nn.Module):
     def __init__(self, config: EncoderConfig, backbone_weights: dict | None = None):
         super().__init__()
         self.config = config
         trunk = getattr(torchvision.models, config.backbone)(weights=None)
         if backbone_weights is not None:
-            trunk.load_state_dict(backbone_weights)
+            try:
+                trunk.load_state_dict(backbone_weights)
+            except RuntimeError:  # wrong keys or shapes: torch's message is a page long
+                raise ValueError(f"not torchvision {config.backbone} weights: {_mismatch(trunk, backbone_weights)}"
+                                 ) from None
         if config.iterations > 1:  # photo and current reconstruction; the extra channels start at zero
             conv = nn.Conv2d(6, trunk.conv1.out_channels, 7, stride=2, padding=3, bias=False)
             with torch.no_grad():

@@ -4,6 +4,7 @@ Nothing here unpickles: weights are safetensors, everything else is JSON.
 """
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -80,6 +81,16 @@ def load_weights(model: nn.Module, tensors: dict[str, torch.Tensor], what: str, 
     return model.eval()
 
 
+def _unreadable_weights(e: Exception) -> str:
+    """Why torch's weights-only loader refused a file, in one line (torch's own message is a page long)."""
+    refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+    if refused:
+        return (f"holds a pickled Python object ({refused[1]}), which latentcat never unpickles; expected a "
+                "torchvision state dict of tensors: save one with torch.save(model.state_dict(), FILE) or as "
+                ".safetensors")
+    return "not a readable weights file: expected a torchvision state dict (.pth of tensors, or .safetensors)"
+
+
 def read_state_dict(path) -> dict[str, torch.Tensor]:
     """Foreign weights (torchvision ImageNet trunks): .safetensors, or .pth through torch's weights-only loader
     (never arbitrary unpickling)."""
@@ -92,7 +103,7 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # any parse failure of a user file is that file's problem
-        raise UserError(f"not a readable weights file: {str(e).splitlines()[0][:200]}", path) from None
+        raise UserError(_unreadable_weights(e), path) from None
     if not isinstance(state, dict):
         raise UserError("does not hold a state dict", path)
     return state

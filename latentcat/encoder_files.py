@@ -19,9 +19,14 @@ def save_encoder(path, E, generator_fingerprint: str, dtype: torch.dtype | None 
                extra={"generator_fingerprint": generator_fingerprint, **(extra or {})})
 
 
+def read_encoder(path) -> tuple[WPlusEncoder, dict]:
+    """The encoder in `path` and its metadata, checked against its own config only."""
+    return read_model(path, KIND, encoder_config_from_dict, WPlusEncoder)
+
+
 def load_encoder(path, G, generator_fingerprint: str, device="cpu") -> WPlusEncoder:
     """The encoder in `path`, checked against generator G, in fp32 eval mode on `device`."""
-    E, meta = read_model(path, KIND, encoder_config_from_dict, WPlusEncoder)
+    E, meta = read_encoder(path)
     if meta.get("generator_fingerprint") != generator_fingerprint:
         raise UserError(f"this encoder was trained for generator {meta.get('generator_fingerprint')}, not for the "
                         f"--generator in use ({generator_fingerprint})", path)

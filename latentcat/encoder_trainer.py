@@ -66,7 +66,10 @@ class EncoderTrainer(TrainingLoop):
             raise UserError("the encoder config does not match the generator's resolution and w+ shape",
                             cfg.generator)
         backbone = read_state_dict(cfg.backbone_weights) if cfg.backbone_weights else None
-        encoder = WPlusEncoder(cfg.model, backbone).to(acc.device)
+        try:
+            encoder = WPlusEncoder(cfg.model, backbone).to(acc.device)
+        except ValueError as e:  # the backbone weights do not fit
+            raise UserError(str(e), cfg.backbone_weights) from None
         if cfg.init_encoder:
             trained = load_encoder(cfg.init_encoder, self.G, self.generator_fingerprint, acc.device)
             start_from(encoder, trained, cfg.init_encoder)

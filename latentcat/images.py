@@ -12,7 +12,7 @@ from latentcat.errors import UserError
 from latentcat.files import atomic_path
 
 MIN_SIDE = 16
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif"}
 
 
 def open_image(path) -> Image.Image:
@@ -27,7 +27,10 @@ def open_image(path) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
-                return ImageOps.exif_transpose(img)
+                frames = getattr(img, "n_frames", 1)
+                img = ImageOps.exif_transpose(img)
+                img.info["frames"] = frames  # kept by copies, so load_square_rgb can say which frame it used
+                return img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(f"image is too large (over {Image.MAX_IMAGE_PIXELS} pixels; decompression-bomb limit)",
                         path) from None
@@ -65,6 +68,8 @@ def load_square_rgb(path, resolution: int | None = None) -> tuple[Image.Image, l
     notes = []
     if min(img.size) < MIN_SIDE:
         raise UserError(f"image is {img.size[0]}x{img.size[1]}, smaller than the {MIN_SIDE} px minimum", path)
+    if img.info.get("frames", 1) > 1:
+        notes.append(f"{path}: animated ({img.info['frames']} frames); using the first frame")
     if img.mode != "RGB":
         notes.append(f"{path}: converted from {img.mode} to RGB")
     img = to_rgb(img)
@@ -72,6 +77,9 @@ def load_square_rgb(path, resolution: int | None = None) -> tuple[Image.Image, l
         notes.append(f"{path}: {img.size[0]}x{img.size[1]} is not square; centre-cropped")
         img = center_crop_square(img)
     if resolution is not None and img.size[0] != resolution:
+        if img.size[0] < resolution:
+            notes.append(f"{path}: {img.size[0]} px is below the generator's {resolution} px; upscaled (the "
+                         "reconstruction will match a blurry photo)")
         img = img.resize((resolution, resolution), Image.LANCZOS)
     return img, notes
 

@@ -104,6 +104,19 @@ class OutputFolder:
     def _is_ours(self, name: str) -> bool:
         return name in self._known and _sha256(self.root / name) in self._known[name]
 
+    def holds(self, name: str) -> bool:
+        """Whether `name` is here as latentcat wrote it (an earlier run's output that may be kept)."""
+        return (self.root / name).is_file() and self._is_ours(name)
+
+    def previous_summary(self) -> dict | None:
+        """The summary.json an earlier run left here, for --resume (None: there is none)."""
+        if not self.holds(SUMMARY):
+            return None
+        try:
+            return json.loads((self.root / SUMMARY).read_text())
+        except ValueError:
+            return None
+
     def _refuse_foreign_files(self) -> None:
         for path in sorted(self.root.rglob("*")):
             name = path.relative_to(self.root).as_posix()

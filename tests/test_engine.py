@@ -210,3 +210,11 @@ def test_dcgan_inverts_in_z_only():
     assert torch.all(result.losses < 0.5 * torch.tensor(result.log.losses[0]))
     with pytest.raises(ValueError, match="latent spaces z, not 'w'"):
         run(D, targets, space="w")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_batch_whose_every_loss_is_nan_from_the_start_stops_cleanly(G, known, optimizer):
+    _, targets = known
+    result = run(NaNAfter(G, k=1, row=slice(None)), targets, optimizer, steps=5)
+    assert set(result.log.failures) == {0, 1, 2} and all("step 0" in f for f in result.log.failures.values())
+    torch.testing.assert_close(result.code.latent, initial_code(G, "w+", "mean", 3).latent)

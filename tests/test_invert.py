@@ -1,10 +1,18 @@
 """infer.py invert as a user runs it, on a tiny 16 px generator: outputs, summary fields, starts, and a
 one-line error for every bad input."""
+import errno
+
 import numpy as np
+import torch
 from PIL import Image
 
-from latentcat.generator_files import save_generator
-from tests.conftest import FAST, infer, run_script, summary, tiny_generator
+import latentcat.batches
+import latentcat.outputs
+from generators import fingerprint
+from inversion.code import Code
+from latentcat.generator_files import load_generator, save_generator
+from latentcat.latent_files import write_code
+from tests.conftest import FAST, infer, infer_here, one_line, run_script, summary, tiny_generator
 
 
 def test_invert_writes_latents_renders_grid_and_full_summary(gen, photos, tmp_path):
@@ -119,3 +127,73 @@ def test_shipped_generator_starts_from_the_shipped_encoder(photos, tmp_path):
     s = summary(out)
     assert s["settings"]["init"] == "encoder" and s["settings"]["encoder"].endswith("encoder-cat64.safetensors")
     assert s["generator"]["path"].endswith("stylegan2-cat64.safetensors") and s["errors"] == []
+
+
+def latent_file(gen, path, value: float):
+    """A w+ latent for the `gen` generator whose every entry is `value`."""
+    G = load_generator(gen)
+    write_code(path, Code(torch.full((1, G.num_ws, G.w_dim), value), "w+", generator=fingerprint(G)))
+    return path
+
+
+def test_init_latents_with_nan_or_huge_values_are_reported_not_crashed(gen, photos, tmp_path):
+    nan = latent_file(gen, tmp_path / "nan.latent.safetensors", float("nan"))
+    one_line(infer_here("invert", photos / "a.png", "--init", nan, "--out", tmp_path / "n", gen=gen),
+             nan, "holds NaN or infinite values")
+    # finite but absurd: every loss is non-finite from the first step, so there is no gradient at all
+    huge = latent_file(gen, tmp_path / "huge.latent.safetensors", 1e30)
+    result = infer_here("invert", photos / "a.png", photos / "b.png", "--init", huge, "--out", tmp_path / "h",
+                        gen=gen)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = summary(tmp_path / "h")["errors"]
+    assert len(errors) == 2 and all("became NaN or inf at step 0" in e["error"] for e in errors)
+
+
+def interrupted_at_batch(monkeypatch, k: int) -> list:
+    """invert_batch as it is, but Ctrl-C arrives during batch k (1-based); returns the batches it was given."""
+    real, batches = latentcat.batches.invert_batch, []
+
+    def batch(session, inputs, out):
+        batches.append([inp.stem for inp in inputs])
+        if len(batches) == k:
+            raise KeyboardInterrupt
+        return real(session, inputs, out)
+
+    monkeypatch.setattr(latentcat.batches, "invert_batch", batch)
+    return batches
+
+
+def test_an_interrupted_run_keeps_finished_photos_and_resume_skips_them(gen, photos, tmp_path, monkeypatch):
+    out = tmp_path / "o"
+    args = ("invert", photos, "--batch-size", "1", "--out", out)
+    interrupted_at_batch(monkeypatch, 2)
+    result = infer_here(*args, gen=gen)
+    assert result.returncode == 130 and "interrupted" in result.stderr
+    s = summary(out)
+    assert s["finished"] is False and [i["input"] for i in s["items"]] == [str(photos / "a.png")]
+    first = s["items"][0]
+    assert all((out / name).is_file() for name in first["outputs"].values())
+
+    batches = interrupted_at_batch(monkeypatch, 0)
+    infer_here(*args, "--resume", gen=gen)
+    assert batches == [["b"], ["c"]]  # a was not inverted again
+    s = summary(out)
+    assert s["finished"] is True and len(s["items"]) == 3 and s["items"][0] == first
+    assert set(s["metrics_mean"]["psnr"]) and (out / "grid.png").is_file()
+    one_line(infer_here(*args, "--resume", "--steps", "9", gen=gen), "--resume", "other settings (inversion)")
+
+
+def test_a_write_error_mid_run_is_one_line_and_keeps_the_photos_written(gen, photos, tmp_path, monkeypatch):
+    real = latentcat.outputs.atomic_path
+
+    def disk_full(path):
+        if path.name == "001-b.png":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path)
+
+    monkeypatch.setattr(latentcat.outputs, "atomic_path", disk_full)
+    out = tmp_path / "o"
+    one_line(infer_here("invert", photos, "--batch-size", "1", "--out", out, gen=gen),
+             "could not write 001-b.png (No space left on device)", "what was written before stays")
+    assert [i["outputs"]["reconstruction"] for i in summary(out)["items"]] == ["000-a.png"]
+    assert (out / "000-a.png").is_file() and (out / "000-a.latent.safetensors").is_file()

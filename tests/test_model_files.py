@@ -5,10 +5,16 @@ import pytest
 import torch
 
 import generators as g
+from encoder.config import EncoderConfig
+from encoder.model import WPlusEncoder
 from generators import fingerprint
+from inversion.code import Code
+from latentcat.checkpoints import load_tensors, read_state_dict, save_tensors
+from latentcat.encoder_files import load_encoder, save_encoder
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator, save_generator
-from tests.conftest import run_script
+from latentcat.latent_files import write_code
+from tests.conftest import one_line, run_here, run_script
 
 
 def test_checkpoint_round_trip_is_bit_exact(tmp_path):
@@ -56,3 +62,41 @@ def test_export_writes_fp16(gen, tmp_path):
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     G = load_generator(tmp_path / "small.safetensors")
     assert next(G.parameters()).dtype == torch.float32
+
+
+def test_export_refuses_an_existing_file_and_anything_but_a_model(gen, tmp_path):
+    existing = tmp_path / "existing.safetensors"
+    existing.write_bytes(b"the user's file")
+    one_line(run_here("train.py", "export", gen, existing), existing, "already exists")
+    assert existing.read_bytes() == b"the user's file"
+    G = load_generator(gen)
+    latent = tmp_path / "a.latent.safetensors"
+    write_code(latent, Code(G.mapping(torch.randn(1, G.z_dim)), "w", generator=fingerprint(G)))
+    one_line(run_here("train.py", "export", latent, tmp_path / "x.safetensors"), latent,
+             "holds a latent file, not a generator or an encoder")
+    broken = tmp_path / "broken.safetensors"
+    tensors, meta = load_tensors(gen, "generator")
+    save_tensors(broken, {k: v for k, v in tensors.items() if "mapping" not in k}, meta)
+    one_line(run_here("train.py", "export", broken, tmp_path / "y.safetensors"), broken, "weights do not match")
+    assert not (tmp_path / "x.safetensors").exists() and not (tmp_path / "y.safetensors").exists()
+    encoder = tmp_path / "encoder.safetensors"
+    save_encoder(encoder, WPlusEncoder(EncoderConfig(resolution=16, num_ws=G.num_ws, w_dim=G.w_dim)), fingerprint(G))
+    assert run_here("train.py", "export", encoder, tmp_path / "e16.safetensors").returncode == 0
+    load_encoder(tmp_path / "e16.safetensors", G, fingerprint(G))
+
+
+class Payload:
+    """Any Python object: a pickle holding one is refused by torch's weights-only loader."""
+
+
+def test_weights_files_torch_refuses_are_one_line_naming_the_file(tmp_path):
+    pickled = tmp_path / "pickled.pth"
+    torch.save({"conv1.weight": torch.zeros(1), "extra": Payload()}, pickled)
+    with pytest.raises(UserError) as err:
+        read_state_dict(pickled)
+    message = str(err.value)
+    assert message.startswith(f"{pickled}: holds a pickled Python object (") and "Payload" in message
+    assert message.endswith("or as .safetensors") and "\n" not in message and "\x1b" not in message
+    (tmp_path / "junk.pth").write_bytes(b"junk")
+    with pytest.raises(UserError, match="not a readable weights file: expected a torchvision state dict"):
+        read_state_dict(tmp_path / "junk.pth")

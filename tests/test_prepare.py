@@ -6,6 +6,7 @@ from PIL import Image
 from latentcat.datasets import load_images, read_folder, read_pack, write_pack
 from latentcat.errors import UserError
 from latentcat.images import load_square_rgb
+from latentcat.inputs import expand_inputs
 from tests.conftest import run_script
 
 
@@ -73,3 +74,19 @@ def test_notices_for_converted_and_cropped(mixed_folder):
     img, notes = load_square_rgb(mixed_folder / "palette.png", 16)
     assert img.size == (16, 16) and img.mode == "RGB"
     assert any("converted from P" in n for n in notes) and any("centre-cropped" in n for n in notes)
+
+
+def test_notices_for_upscaled_and_animated_and_avif_read_in_folders(tmp_path):
+    Image.new("RGB", (20, 20), "red").save(tmp_path / "small.png")
+    img, notes = load_square_rgb(tmp_path / "small.png", 64)
+    assert img.size == (64, 64) and notes == [(f"{tmp_path / 'small.png'}: 20 px is below the generator's 64 px; "
+                                               "upscaled (the reconstruction will match a blurry photo)")]
+    assert load_square_rgb(tmp_path / "small.png", 16)[1] == []  # downscaling is what every photo gets
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue", "green")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    img, notes = load_square_rgb(tmp_path / "anim.gif", 32)
+    assert any("animated (3 frames); using the first frame" in n for n in notes)
+    assert img.getpixel((0, 0)) == (255, 0, 0)
+    Image.new("RGB", (32, 32), "blue").save(tmp_path / "photo.avif")
+    assert expand_inputs([tmp_path]) == [str(tmp_path / name) for name in ("anim.gif", "photo.avif", "small.png")]
+    assert load_square_rgb(tmp_path / "photo.avif", 32)[0].size == (32, 32)

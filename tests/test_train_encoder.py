@@ -130,3 +130,13 @@ def test_bad_encoder_files_are_refused_in_one_line(gen, tmp_path):
     result = run_script("infer.py", "invert", tmp_path / "x.png", "--generator", gen, "--encoder",
                         tmp_path / "cut.safetensors", "--out", tmp_path / "o", check=False)
     assert result.returncode == 1 and "cut.safetensors" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_backbone_weights_that_do_not_fit_are_one_line_naming_the_file(gen, shapes_dir, tmp_path):
+    weights = tmp_path / "vgg.pth"
+    torch.save({"features.0.weight": torch.zeros(64, 3, 3, 3)}, weights)
+    with pytest.raises(UserError) as err:
+        EncoderTrainer(run_config(gen, shapes_dir, tmp_path / "run", steps=1, backbone_weights=str(weights)), **QUIET)
+    message = str(err.value)
+    assert message.startswith(f"{weights}: not torchvision resnet18 weights: ") and "missing" in message
+    assert "\n" not in message

@@ -1,9 +1,14 @@
 """sample: draw random cats from a generator, reproducibly (a seed always gives the same images)."""
+import math
 from dataclasses import dataclass
 
 from generators import sample_images, seeded_z
 from latentcat.images import image_grid, to_pil
 from latentcat.outputs import Summary
+
+# psi in [0, 1] pulls samples toward the mean; [-1, 0) mirrors them across it (StyleGAN's "anti" faces); up to 2
+# exaggerates them to twice their distance. Further out renders wash out (psi = -5) or break.
+TRUNCATION_RANGE = (-1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -15,6 +20,10 @@ class SampleOptions:
     def __post_init__(self):
         if self.num < 1:
             raise ValueError(f"the number of samples must be positive, got {self.num}")
+        low, high = TRUNCATION_RANGE
+        if not (math.isfinite(self.truncation) and low <= self.truncation <= high):
+            raise ValueError(f"--truncation must be a number from {low} to {high} (1: none, 0: the mean), got "
+                             f"{self.truncation}")
 
 
 def run(session, paths, options: SampleOptions, out) -> Summary:
