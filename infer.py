@@ -13,12 +13,14 @@ from inversion.invert import InversionConfig
 from inversion.losses import LossWeights
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
 from latentcat import cli
+from latentcat.framing import ALIGN_MODES, FramingConfig
 from latentcat.inputs import expand_inputs
 from latentcat.jobs import compare, draw, execute, interpolate, invert, mix, sample
 from latentcat.session import SessionSettings, open_session
 
 OPTIMIZER, LOSS, INVERSION = cli.defaults(OptimizerConfig), cli.defaults(LossWeights), cli.defaults(InversionConfig)
 SESSION = cli.defaults(SessionSettings)
+FRAMING = cli.defaults(FramingConfig)
 
 
 def add_common(p):
@@ -31,6 +33,26 @@ def add_encoder_flag(group):
     group.add_argument("--encoder", metavar="CKPT",
                        help="trained w+ encoder (train.py encoder) (default: the shipped encoder, when --generator "
                             "is the shipped generator it was trained for)")
+
+
+def add_framing(p, paste_back: bool = True):
+    """How photos are framed: the flags of every command that reads photos."""
+    g = p.add_argument_group("framing photos")
+    g.add_argument("--align", choices=ALIGN_MODES, default=FRAMING.align,
+                   help="auto: find the cat's face and frame it as the generator's training photos are (eyes level, "
+                        "at the same height and size), centre-cropping where no face is found; off: centre crop")
+    g.add_argument("--face", type=cli.positive_int, default=FRAMING.face, metavar="K",
+                   help="with several cats in a photo, frame the K-th largest face")
+    if paste_back:
+        g.add_argument("--paste-back", action="store_true",
+                       help="also write each reconstruction pasted back into the full photo (NNN-photo-pasted.png)")
+
+
+def framing_config(args) -> FramingConfig:
+    if not hasattr(args, "align"):  # a command that reads no photos
+        return FramingConfig()
+    return cli.user_facing(FramingConfig, align=args.align, face=args.face,
+                           paste_back=getattr(args, "paste_back", False))
 
 
 def add_inversion(p, defaults: dict, own_starts: bool = False):
@@ -112,7 +134,7 @@ def session_settings(args) -> SessionSettings:
         perceptual_layers=tuple(args.perceptual_layers.split(",")) if args.perceptual_layers else None,
         vgg_weights=args.vgg_weights, alexnet_weights=args.alexnet_weights, metric_net=args.metric_net,
         batch_size=args.batch_size, save_every=args.save_every, record_every=args.record_every,
-        progress=not args.no_progress)
+        progress=not args.no_progress, framing=framing_config(args))
 
 
 def command(sub, name: str, help: str, description: str, job, options=lambda args: None):
@@ -142,6 +164,7 @@ def add_invert(sub):
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="photos, or folders of photos")
     p.set_defaults(expand=True)
     add_common(p)
+    add_framing(p)
     add_inversion(p, invert.DEFAULTS)
 
 
@@ -156,6 +179,7 @@ def add_interpolate(sub):
     add_common(p)
     p.add_argument("--frames", type=int, default=O.frames, help="frames, both ends included (at least 2)")
     p.add_argument("--fps", type=float, default=O.fps, help="GIF frames per second")
+    add_framing(p)
     add_inversion(p, interpolate.DEFAULTS)
 
 
@@ -185,6 +209,7 @@ def add_mix(sub):
     p.add_argument("--layer", type=int, action="append", metavar="L",
                    help="crossover layer; repeat for several (default: every layer from 0 to num_ws)")
     p.add_argument("--arithmetic", action="store_true", help="three inputs A B C: render A + (B - C)")
+    add_framing(p)
     add_inversion(p, mix.DEFAULTS)
 
 
@@ -206,6 +231,7 @@ def add_compare(sub):
     p.add_argument("--baseline-steps", type=int, default=O.baseline_steps,
                    help="baseline: optimisation steps from the mean")
     p.add_argument("--refine-lr", type=float, help="hybrid: learning rate of the refinement (default: --lr)")
+    add_framing(p, paste_back=False)
     add_inversion(p, compare.DEFAULTS, own_starts=True)
     add_encoder_flag(p)
 

@@ -9,6 +9,7 @@ import torch
 from inversion.code import Code
 from inversion.invert import InversionResult, invert
 from inversion.metrics import reconstruction_metrics
+from latentcat.framing import pasted
 from latentcat.images import to_pil
 from latentcat.inputs import Input, report
 from latentcat.latent_files import SUFFIX, write_code
@@ -137,6 +138,10 @@ def write_inverted(out: OutputFolder, result: Inverted) -> dict:
     item = {"input": result.input.path,
             "outputs": {"reconstruction": f"{name}.png", "latent": f"{name}{SUFFIX}"},
             "metrics": result.metrics, "seconds": round(result.seconds, 4), "steps": result.steps}
+    if result.input.crop is not None:
+        item["crop"] = result.input.crop.as_dict()
+    if result.input.paste_back:
+        item["outputs"]["pasted"] = out.png(f"{name}-pasted.png", pasted(result.input, result.image))
     if result.terms:
         item["loss_terms"] = result.terms
     if result.record:

@@ -14,6 +14,7 @@ from inversion.latents import INITS, initial_code
 from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
+from latentcat.framing import FramingConfig
 from latentcat.generator_files import describe_generator, load_generator, require_wplus
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
@@ -52,6 +53,7 @@ class SessionSettings:
     save_every: int = 0
     record_every: int = 0
     progress: bool = True
+    framing: FramingConfig = FramingConfig()
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class Session:
                 "perceptual": self.network.name if self.network else None,
                 "perceptual_layers": list(self.network.layers) if self.network else None,
                 "metric_net": self.metric_network.name, "batch_size": self.batch_size,
-                "encoder": encoder_for(self.settings.generator, self.settings.encoder), "device": str(self.device)}
+                "encoder": encoder_for(self.settings.generator, self.settings.encoder), "device": str(self.device),
+                "framing": dataclasses.asdict(self.settings.framing)}
 
     def with_run(self, init: str, steps: int, lr: float | None = None) -> "Session":
         """The same session with another start and number of steps (and learning rate, if given)."""

@@ -68,7 +68,7 @@ def run(session, paths: list[str], options: CompareOptions, out) -> Summary:
     by_method = {m: [results[m][i] for i in common] for m in METHODS}
     methods = {m: method_summary(by_method[m], runs[m].config.optimizer) for m in METHODS}
     summary.extra["methods"] = methods
-    summary.items = [{"input": results["encoder"][i].input.path,
+    summary.items = [{"input": results["encoder"][i].input.path, "crop": results["encoder"][i].input.crop.as_dict(),
                       "metrics": {m: results[m][i].metrics for m in METHODS},
                       "seconds": {m: round(results[m][i].seconds, 4) for m in METHODS}} for i in common]
     for m, values in methods.items():
