@@ -15,6 +15,7 @@ from inversion.losses import LossWeights
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
 from inversion.tuning import SCHEDULES, TUNE_PER, TuningConfig
 from latentcat import cli
+from latentcat.framing import ALIGN_MODES, FramingConfig
 from latentcat.inputs import expand_inputs
 from latentcat.jobs import compare, directions, directions_grid, draw, edit, execute, interpolate, invert, mix, sample
 from latentcat.session import SessionSettings, open_session
@@ -22,6 +23,7 @@ from latentcat.studio.options import StudioOptions
 
 OPTIMIZER, LOSS, INVERSION = cli.defaults(OptimizerConfig), cli.defaults(LossWeights), cli.defaults(InversionConfig)
 SESSION, TUNING = cli.defaults(SessionSettings), cli.defaults(TuningConfig)
+FRAMING = cli.defaults(FramingConfig)
 
 
 def add_common(p):
@@ -37,6 +39,26 @@ def add_encoder_flag(group):
                             "is the shipped generator it was trained for)")
     group.add_argument("--encoder-iterations", type=cli.positive_int, metavar="K",
                        help="passes of an iterative (ReStyle) encoder (default: as many as it was trained with)")
+
+
+def add_framing(p, paste_back: bool = True):
+    """How photos are framed: the flags of every command that reads photos."""
+    g = p.add_argument_group("framing photos")
+    g.add_argument("--align", choices=ALIGN_MODES, default=FRAMING.align,
+                   help="auto: find the cat's face and frame it as the generator's training photos are (eyes level, "
+                        "at the same height and size), centre-cropping where no face is found; off: centre crop")
+    g.add_argument("--face", type=cli.positive_int, default=FRAMING.face, metavar="K",
+                   help="with several cats in a photo, frame the K-th largest face")
+    if paste_back:
+        g.add_argument("--paste-back", action="store_true",
+                       help="also write each reconstruction pasted back into the full photo (NNN-photo-pasted.png)")
+
+
+def framing_config(args) -> FramingConfig:
+    if not hasattr(args, "align"):  # a command that reads no photos
+        return FramingConfig()
+    return cli.user_facing(FramingConfig, align=args.align, face=args.face,
+                           paste_back=getattr(args, "paste_back", False))
 
 
 def add_inversion(p, defaults: dict, own_starts: bool = False):
@@ -147,7 +169,7 @@ def session_settings(args) -> SessionSettings:
         perceptual_layers=tuple(args.perceptual_layers.split(",")) if args.perceptual_layers else None,
         vgg_weights=args.vgg_weights, alexnet_weights=args.alexnet_weights, metric_net=args.metric_net,
         batch_size=args.batch_size, save_every=args.save_every, record_every=args.record_every,
-        progress=not args.no_progress)
+        progress=not args.no_progress, framing=framing_config(args))
 
 
 def command(sub, name: str, help: str, description: str, job, options=lambda args: None):
@@ -183,6 +205,7 @@ def add_invert(sub):
                    help="continue an interrupted run into the same --out with the same flags: photos it finished "
                         "are kept, not inverted again")
     add_common(p)
+    add_framing(p)
     add_inversion(p, invert.DEFAULTS)
 
 
@@ -197,6 +220,7 @@ def add_interpolate(sub):
     add_common(p)
     p.add_argument("--frames", type=int, default=O.frames, help="frames, both ends included (at least 2)")
     p.add_argument("--fps", type=float, default=O.fps, help="GIF frames per second")
+    add_framing(p)
     add_inversion(p, interpolate.DEFAULTS)
 
 
@@ -226,6 +250,7 @@ def add_mix(sub):
     p.add_argument("--layer", type=int, action="append", metavar="L",
                    help="crossover layer; repeat for several (default: every layer from 0 to num_ws)")
     p.add_argument("--arithmetic", action="store_true", help="three inputs A B C: render A + (B - C)")
+    add_framing(p)
     add_inversion(p, mix.DEFAULTS)
 
 
@@ -256,6 +281,7 @@ def add_compare(sub):
     p.add_argument("--pti-steps", type=int, default=O.pti_steps, help="pti: latent steps from the mean before tuning")
     p.add_argument("--drift-samples", type=int, default=O.drift_samples,
                    help="tuned methods: random samples rendered by the parent and each tuned generator")
+    add_framing(p, paste_back=False)
     add_inversion(p, compare.DEFAULTS, own_starts=True)
     add_encoder_flag(p)
 
@@ -281,6 +307,7 @@ def add_directions(sub):
     p.add_argument("--samples", type=cli.positive_int, default=O.samples, help="ganspace: mapped w samples (seeded by --seed)")
     p.add_argument("--positive", metavar="DIR", help="difference: photos or latent files with the attribute")
     p.add_argument("--negative", metavar="DIR", help="difference: photos or latent files without it")
+    add_framing(p, paste_back=False)
     add_inversion(p, directions.DEFAULTS)
 
 
@@ -301,6 +328,7 @@ def add_edit(sub):
     p.add_argument("--index", type=int, default=O.index, help=f"which direction, 0 being the best scored (default: {O.index})")
     p.add_argument("--frames", type=int, default=O.frames, help="GIF frames from the smallest to the largest strength")
     p.add_argument("--fps", type=float, default=O.fps, help="GIF frames per second")
+    add_framing(p, paste_back=False)
     add_inversion(p, edit.DEFAULTS)
 
 

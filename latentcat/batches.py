@@ -11,6 +11,7 @@ from inversion.invert import invert
 from inversion.metrics import reconstruction_metrics
 from inversion.tuning import tune
 from latentcat.errors import UserError
+from latentcat.framing import pasted
 from latentcat.images import to_pil
 from latentcat.inputs import Input, report
 from latentcat.latent_files import SUFFIX, write_code
@@ -204,6 +205,10 @@ def write_inverted(out: OutputFolder, result: Inverted, parent_path: str, writte
             "seconds": round(result.seconds, 4), "steps": result.steps}
     if result.generator is not None:
         item["tune_steps"] = result.tune_steps
+    if result.input.crop is not None:
+        item["crop"] = result.input.crop.as_dict()
+    if result.input.paste_back:
+        outputs["pasted"] = out.png(f"{name}-pasted.png", pasted(result.input, result.image))
     if result.terms:
         item["loss_terms"] = result.terms
     if result.record:

@@ -1,5 +1,6 @@
 """The demo's inputs, made on the spot from what the project may ship: a photo from scikit-image
-(`chelsea`, public domain), two of the shipped generator's own samples, and a scribble drawn here.
+(`chelsea`, public domain, whole: the commands find and frame her face), two of the shipped generator's own
+samples, and a scribble drawn here.
 
     python -m latentcat.examples OUT_DIR [--generator CKPT]
 writes OUT_DIR/photos/{chelsea,sample-a,sample-b}.png and OUT_DIR/scribble.png (RGBA: alpha = strokes).
@@ -14,13 +15,12 @@ from generators import sample_images, seeded_z
 from latentcat.generator_files import load_generator
 from latentcat.images import save_png, to_pil
 
-CHELSEA_FACE = (90, 0, 390, 300)  # a square around the cat's face in skimage's 451x300 photo
 SAMPLE_SEEDS = {"sample-a": 3, "sample-b": 11}
 
 
 def chelsea() -> Image.Image:
     from skimage import data
-    return Image.fromarray(np.asarray(data.chelsea())).crop(CHELSEA_FACE)
+    return Image.fromarray(np.asarray(data.chelsea()))
 
 
 def scribble(size: int = 256) -> Image.Image:

@@ -62,8 +62,8 @@ def center_crop_square(img: Image.Image) -> Image.Image:
     return img.crop((left, top, left + side, top + side))
 
 
-def load_square_rgb(path, resolution: int | None = None) -> tuple[Image.Image, list[str]]:
-    """Load `path` as a square RGB image (resized to `resolution` if given) and the notices to show the user."""
+def open_rgb(path) -> tuple[Image.Image, list[str]]:
+    """Open `path` as an 8-bit RGB photo at its own size, with the notices to show the user."""
     img = open_image(path)
     notes = []
     if min(img.size) < MIN_SIDE:
@@ -72,7 +72,11 @@ def load_square_rgb(path, resolution: int | None = None) -> tuple[Image.Image, l
         notes.append(f"{path}: animated ({img.info['frames']} frames); using the first frame")
     if img.mode != "RGB":
         notes.append(f"{path}: converted from {img.mode} to RGB")
-    img = to_rgb(img)
+    return to_rgb(img), notes
+
+
+def square_rgb(img: Image.Image, resolution: int | None, path, notes: list[str]) -> Image.Image:
+    """The photo's centre square (a notice where that cuts it), resized to `resolution` if given."""
     if img.size[0] != img.size[1]:
         notes.append(f"{path}: {img.size[0]}x{img.size[1]} is not square; centre-cropped")
         img = center_crop_square(img)
@@ -81,7 +85,13 @@ def load_square_rgb(path, resolution: int | None = None) -> tuple[Image.Image, l
             notes.append(f"{path}: {img.size[0]} px is below the generator's {resolution} px; upscaled (the "
                          "reconstruction will match a blurry photo)")
         img = img.resize((resolution, resolution), Image.LANCZOS)
-    return img, notes
+    return img
+
+
+def load_square_rgb(path, resolution: int | None = None) -> tuple[Image.Image, list[str]]:
+    """Load `path` as a square RGB image (resized to `resolution` if given) and the notices to show the user."""
+    img, notes = open_rgb(path)
+    return square_rgb(img, resolution, path, notes), notes
 
 
 def pil_to_uint8(img: Image.Image) -> torch.Tensor:

@@ -12,7 +12,8 @@ import torch
 from generators.pixels import uint8_to_float
 from inversion.code import Code
 from latentcat.errors import UserError
-from latentcat.images import IMAGE_SUFFIXES, list_files, load_square_rgb, pil_to_uint8
+from latentcat.framing import Crop, load_framed
+from latentcat.images import IMAGE_SUFFIXES, list_files, pil_to_uint8
 from latentcat.latent_files import SUFFIX, is_latent_file, load_code
 
 
@@ -23,6 +24,8 @@ class Input:
     path: str
     image: torch.Tensor | None = None   # [3, R, R] in [-1, 1]
     code: Code | None = None            # a Code of one
+    crop: Crop | None = None            # where `image` was cut from the photo
+    paste_back: bool = False            # also write what is rendered for it pasted back into the photo
 
     @property
     def stem(self) -> str:
@@ -56,17 +59,20 @@ def expand_inputs(paths, latents: bool = False) -> list[str]:
 
 
 def read_inputs(session, paths, allow_latents: bool = False) -> tuple[list[Input], list[dict]]:
-    """Load every path as a photo (or, where allowed, a latent file of this session's generator)."""
+    """Load every path as a photo framed as the session says (or, where allowed, a latent file of this session's
+    generator)."""
     inputs, errors = [], []
     for index, path in enumerate(paths):
         try:
             if allow_latents and is_latent_file(path):
                 inputs.append(Input(index, str(path), code=load_code(path, session.G, session.fingerprint)))
                 continue
-            img, notes = load_square_rgb(path, session.G.resolution)
+            framing = session.settings.framing
+            img, crop, notes = load_framed(path, session.G.resolution, framing)
             for note in notes:
                 print(f"note: {note}")
-            inputs.append(Input(index, str(path), image=uint8_to_float(pil_to_uint8(img))))
+            inputs.append(Input(index, str(path), image=uint8_to_float(pil_to_uint8(img)), crop=crop,
+                                paste_back=framing.paste_back))
         except UserError as e:
             report(errors, path, e.reason)
     return inputs, errors

@@ -15,6 +15,7 @@ from inversion.tuning import TuningConfig
 from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
+from latentcat.framing import FramingConfig
 from latentcat.generator_files import describe_generator, load_generator, require_wplus
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
@@ -51,6 +52,7 @@ class SessionSettings:
     save_every: int = 0
     record_every: int = 0
     progress: bool = True
+    framing: FramingConfig = FramingConfig()
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class Session:
                 "perceptual": self.network.name if self.network else None,
                 "perceptual_layers": list(self.network.layers) if self.network else None,
                 "metric_net": self.metric_network.name, "batch_size": self.batch_size,
-                "encoder": encoder_for(self.settings.generator, self.settings.encoder), "device": str(self.device)}
+                "encoder": encoder_for(self.settings.generator, self.settings.encoder), "device": str(self.device),
+                "framing": dataclasses.asdict(self.settings.framing)}
 
     def with_run(self, init: str, steps: int, lr: float | None = None, tune_steps: int = 0,
                  encoder_iterations: int | None = None) -> "Session":

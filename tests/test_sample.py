@@ -37,7 +37,7 @@ def test_demo_examples_are_made_from_shippable_sources(gen, tmp_path):
     from latentcat.sketches import load_sketch
     written = write_examples(tmp_path, gen)
     assert sorted(p.name for p in written) == ["chelsea.png", "sample-a.png", "sample-b.png", "scribble.png"]
-    assert Image.open(tmp_path / "photos" / "chelsea.png").size == (300, 300)
+    assert Image.open(tmp_path / "photos" / "chelsea.png").size == (451, 300)  # whole: the commands frame it
     sketch, mask, _ = load_sketch(tmp_path / "scribble.png", 64)
     assert 0.1 < float(mask.mean()) < 0.6  # strokes, not a filled square nor nothing
 

@@ -121,7 +121,9 @@ def run(session, paths: list[str], options: CompareOptions, out) -> Summary:
                for m in planned}
     summary.extra["methods"] = methods
     first = next(iter(results.values()))
-    summary.items = [{"input": first[i].input.path, "metrics": {m: results[m][i].metrics for m in planned},
+    summary.items = [{"input": first[i].input.path,
+                      "crop": first[i].input.crop.as_dict() if first[i].input.crop is not None else None,
+                      "metrics": {m: results[m][i].metrics for m in planned},
                       "seconds": {m: round(results[m][i].seconds, 4) for m in planned}} for i in common]
     for m, values in methods.items():
         drift = f"  drift {values['drift_lpips']['mean']:.3f}" if "drift_lpips" in values else ""

@@ -6,6 +6,7 @@ import torch
 from inversion.edits import arithmetic, crossover
 from latentcat.batches import codes_of, shared_generator, write_inverted
 from latentcat.errors import UserError
+from latentcat.framing import pasted
 from latentcat.generator_files import require_wplus
 from latentcat.images import image_grid, to_pil
 from latentcat.inputs import read_inputs
@@ -54,6 +55,10 @@ def run(session, paths: list[str], options: MixOptions, out) -> Summary:
     else:
         images = torch.cat([crossover(G, codes[0], codes[1], L) for L in layers]).cpu()
     summary.extra["outputs"] = [out.png(name, to_pil(img)) for name, img in zip(names, images)]
+    content = results[0].input
+    if content.paste_back and content.crop is not None:  # into the photo the result keeps the face of
+        summary.extra["pasted"] = [out.png(name.replace(".png", "-pasted.png"), pasted(content, img))
+                                   for name, img in zip(names, images)]
     row = [r.image for r in results] + list(images)
     summary.extra["grid"] = out.png("grid.png", image_grid(torch.stack(row), nrow=len(row)))
     return summary
