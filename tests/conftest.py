@@ -17,6 +17,11 @@ from PIL import Image
 from generators import build_generator, preset
 from latentcat.generator_files import save_generator
 
+# Tiny models gain nothing from a second thread, and the test process, the commands it starts and the studio's
+# server share the cores: one thread each, or their threads spin against each other (several times slower).
+torch.set_num_threads(1)
+os.environ["OMP_NUM_THREADS"] = "1"
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

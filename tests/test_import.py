@@ -90,7 +90,8 @@ def test_invert_and_compare_run_on_an_imported_generator(shapes_dir, photos, tmp
                    log=lambda *_: None).train()
     save_generator(tmp_path / "gen.safetensors", foreign.import_generator(path).G)
     infer("compare", photos, "--out", tmp_path / "cmp", "--encoder", tmp_path / "enc" / "encoder.safetensors",
-          "--refine-steps", "2", "--baseline-steps", "2", gen=tmp_path / "gen.safetensors")
+          "--methods", "encoder,hybrid,baseline", "--refine-steps", "2", "--baseline-steps", "2",
+          gen=tmp_path / "gen.safetensors")
     assert set(summary(tmp_path / "cmp")["methods"]) == {"encoder", "hybrid", "baseline"}
 
 

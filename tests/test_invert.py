@@ -153,11 +153,11 @@ def interrupted_at_batch(monkeypatch, k: int) -> list:
     """invert_batch as it is, but Ctrl-C arrives during batch k (1-based); returns the batches it was given."""
     real, batches = latentcat.batches.invert_batch, []
 
-    def batch(session, inputs, out):
+    def batch(session, inputs, *rest):
         batches.append([inp.stem for inp in inputs])
         if len(batches) == k:
             raise KeyboardInterrupt
-        return real(session, inputs, out)
+        return real(session, inputs, *rest)
 
     monkeypatch.setattr(latentcat.batches, "invert_batch", batch)
     return batches
