@@ -86,9 +86,15 @@ def test_kill_during_checkpointing_keeps_last_good_checkpoint(shapes_dir, tmp_pa
     """kill -9 at random moments of a run that checkpoints every step: what is left always loads."""
     cmd = [sys.executable, "train.py", "generator", "--data", str(shapes_dir), "--preset", "tiny", "--steps", "10000",
            "--batch-size", "4", "--checkpoint-every", "1", "--sample-every", "10000", "--out", str(tmp_path)]
-    for delay in (6.0, 6.7, 7.3):
+    latest = tmp_path / "checkpoints" / "latest.json"
+    for delay in (0.0, 0.7, 1.3):
+        before = latest.stat().st_mtime_ns if latest.exists() else None
         proc = subprocess.Popen(cmd + (["--resume"] if (tmp_path / "checkpoints").exists() else []), cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120  # however loaded the machine: this run has written a checkpoint, then dies
+        while time.time() < deadline and proc.poll() is None and (
+                not latest.exists() or latest.stat().st_mtime_ns == before):
+            time.sleep(0.05)
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
