@@ -28,7 +28,8 @@ FRAMING = cli.defaults(FramingConfig)
 
 def add_common(p):
     p.add_argument("--generator", default=SESSION.generator, metavar="CKPT",
-                   help="generator .safetensors, or an NVlabs .pkl / rosinality .pt (converted on the fly)")
+                   help="generator .safetensors, or an NVlabs .pkl / rosinality .pt (converted on the fly) "
+                        "(default: the shipped checkpoints/stylegan2-cat64.safetensors)")
     p.add_argument("--device", default=SESSION.device, help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
@@ -370,7 +371,8 @@ def add_studio(sub):
                        description="Serve a web page (Gradio) with the same tools: Draw (strokes to cats, live), "
                                    "Invert, Morph, Mix and Edit. Open the address it prints; stop it with Ctrl+C.")
     p.set_defaults(serve=True)
-    p.add_argument("--generator", default=SESSION.generator, metavar="CKPT", help="generator .safetensors")
+    p.add_argument("--generator", default=SESSION.generator, metavar="CKPT",
+                   help="generator .safetensors (default: the shipped checkpoints/stylegan2-cat64.safetensors)")
     add_encoder_flag(p)
     p.add_argument("--device", default=SESSION.device, help="torch device, e.g. cpu or cuda")
     p.add_argument("--host", default=O.host,
@@ -388,7 +390,7 @@ def studio(args):
     options = cli.user_facing(StudioOptions, host=args.host, port=args.port, share=args.share,
                               max_upload_mb=args.max_upload_mb, queue_size=args.queue_size)
     session = open_session(SessionSettings(generator=args.generator, device=args.device, encoder=args.encoder,
-                                           progress=False))
+                                           encoder_iterations=args.encoder_iterations, progress=False))
     shared = Studio.open(session, options)
     try:
         serve(shared)
