@@ -30,7 +30,7 @@ class CompareOptions:
     refine_steps: int = 100          # hybrid: latent steps after the encoder
     refine_lr: float | None = None   # hybrid's learning rate (None: --lr). A start near the answer needs no large
     #                                  moves (In-Domain GAN inversion refines with a tenth of the projector's rate)
-    tuned_refine_steps: int = 0      # tuned: latent steps after the encoder, before tuning (at --refine-lr)
+    tuned_refine_steps: int = 50     # tuned: latent steps after the encoder, before tuning (at --refine-lr)
     tune_steps: int = 50             # tuned and pti: generator tuning steps
     baseline_steps: int = 1000       # baseline: latent steps from the mean
     pti_steps: int = 450             # pti: latent steps from the mean before tuning (PTI's own count)
