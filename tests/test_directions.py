@@ -14,7 +14,7 @@ from latentcat.direction_files import load_directions, write_directions
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator, save_generator
 from latentcat.latent_files import write_code
-from tests.conftest import infer, run_script, summary, tiny_generator
+from tests.conftest import infer, infer_here, run_here, summary, tiny_generator
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,8 @@ def test_a_directions_file_is_refused_for_another_generator_in_one_line(G, tmp_p
 
 
 def test_directions_edit_and_grid_commands(gen, photos, tmp_path):
-    infer("directions", "--method", "sefa", "--layers", "0-2", "--num", "4", "--out", tmp_path / "dirs", gen=gen)
+    assert infer_here("directions", "--method", "sefa", "--layers", "0-2", "--num", "4", "--out", tmp_path / "dirs",
+                      gen=gen).returncode == 0
     s = summary(tmp_path / "dirs")
     assert [item["index"] for item in s["items"]] == [0, 1, 2, 3] and s["settings"]["layers"] == [0, 1, 2]
     assert abs(sum(s["items"][0]["layer_shares"]) - 1) < 1e-3
@@ -114,8 +115,8 @@ def test_directions_edit_and_grid_commands(gen, photos, tmp_path):
     G = load_generator(gen)
     write_code(latent, initial_code(G, "w", "random", 1, seed=5))
     out = tmp_path / "edit"
-    infer("edit", photos / "a.png", latent, "--directions", tmp_path / "dirs", "--index", "1",
-          "--strengths", "-2,0,2", "--layers", "1-3", "--out", out, gen=gen)
+    assert infer_here("edit", photos / "a.png", latent, "--directions", tmp_path / "dirs", "--index", "1",
+                      "--strengths", "-2,0,2", "--layers", "1-3", "--out", out, gen=gen).returncode == 0
     s = summary(out)
     assert s["settings"]["layers"] == [1, 2, 3] and s["settings"]["strengths"] == [-2, 0, 2] and not s["errors"]
     photo, saved = s["items"]
@@ -125,8 +126,8 @@ def test_directions_edit_and_grid_commands(gen, photos, tmp_path):
     assert np.array_equal(strip[2:2 + R, R + 4:2 * R + 4], reconstruction)
     assert Image.open(out / saved["outputs"]["gif"]).n_frames > 3 and len(saved["outputs"]["edited"]) == 3
     grid = tmp_path / "grid"
-    run_script("infer.py", "directions-grid", tmp_path / "dirs", "--generator", gen, "--top", "2", "--samples", "2",
-               "--out", grid)
+    assert run_here("infer.py", "directions-grid", tmp_path / "dirs", "--generator", gen, "--top", "2", "--samples", "2",
+                    "--out", grid).returncode == 0
     assert len(summary(grid)["items"]) == 2 and (grid / "grid.png").is_file()
     assert summary(grid)["items"][0]["pixel_change"] > 0
     other = tmp_path / "other.safetensors"

@@ -12,7 +12,7 @@ from generators import fingerprint
 from inversion.code import Code
 from latentcat.generator_files import load_generator, save_generator
 from latentcat.latent_files import write_code
-from tests.conftest import FAST, infer, infer_here, one_line, run_script, summary, tiny_generator
+from tests.conftest import infer, infer_here, one_line, run_script, summary, tiny_generator
 
 
 def test_invert_writes_latents_renders_grid_and_full_summary(gen, photos, tmp_path):
@@ -101,14 +101,13 @@ def test_foreign_files_in_out_are_never_overwritten(gen, photos, tmp_path):
 
 def test_latents_from_another_space_or_generator_are_refused(gen, photos, tmp_path):
     out = tmp_path / "w"
-    infer("invert", photos / "a.png", "--latent", "w", "--out", out, gen=gen)
+    assert infer_here("invert", photos / "a.png", "--latent", "w", "--out", out, gen=gen).returncode == 0
     latent = out / "000-a.latent.safetensors"
-    result = infer("invert", photos / "a.png", "--init", latent, "--out", tmp_path / "x", gen=gen, check=False)
+    result = infer_here("invert", photos / "a.png", "--init", latent, "--out", tmp_path / "x", gen=gen)
     assert result.returncode == 1 and "holds a w latent, but --latent is w+" in result.stderr
     other = tmp_path / "other.safetensors"
     save_generator(other, tiny_generator(seed=5))
-    result = run_script("infer.py", "interpolate", latent, latent, "--generator", other, "--out", tmp_path / "y",
-                        *FAST, check=False)
+    result = infer_here("interpolate", latent, latent, "--out", tmp_path / "y", gen=other)
     assert result.returncode == 1 and "belongs to generator" in result.stderr
     assert str(latent) in result.stderr and "Traceback" not in result.stderr
 
