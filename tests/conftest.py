@@ -1,6 +1,7 @@
 """Shared test helpers: tiny models and their files, photos and a synthetic dataset made on the fly, and the
 entry points run as a user runs them."""
 import contextlib
+import errno
 import importlib
 import io
 import json
@@ -14,6 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
+import latentcat.outputs
 from generators import build_generator, preset
 from latentcat.generator_files import save_generator
 
@@ -74,6 +76,18 @@ def run_here(script: str, *args) -> subprocess.CompletedProcess:
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = cli.run(main, list(map(str, args)))
     return subprocess.CompletedProcess(script, code, stdout.getvalue(), stderr.getvalue())
+
+
+def disk_full_at(monkeypatch, name: str) -> None:
+    """Every atomic write of a file called `name` fails as on a full disk; the others go through."""
+    real = latentcat.outputs.atomic_path
+
+    def write(path):
+        if path.name == name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path)
+
+    monkeypatch.setattr(latentcat.outputs, "atomic_path", write)
 
 
 def needs_shared_data(sub: str) -> Path:

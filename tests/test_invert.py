@@ -1,6 +1,5 @@
 """infer.py invert as a user runs it, on a tiny 16 px generator: outputs, summary fields, starts, and a
 one-line error for every bad input."""
-import errno
 
 import numpy as np
 import torch
@@ -12,7 +11,7 @@ from generators import fingerprint
 from inversion.code import Code
 from latentcat.generator_files import load_generator, save_generator
 from latentcat.latent_files import write_code
-from tests.conftest import infer, infer_here, one_line, run_script, summary, tiny_generator
+from tests.conftest import disk_full_at, infer, infer_here, one_line, run_script, summary, tiny_generator
 
 
 def test_invert_writes_latents_renders_grid_and_full_summary(gen, photos, tmp_path):
@@ -183,14 +182,7 @@ def test_an_interrupted_run_keeps_finished_photos_and_resume_skips_them(gen, pho
 
 
 def test_a_write_error_mid_run_is_one_line_and_keeps_the_photos_written(gen, photos, tmp_path, monkeypatch):
-    real = latentcat.outputs.atomic_path
-
-    def disk_full(path):
-        if path.name == "001-b.png":
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path)
-
-    monkeypatch.setattr(latentcat.outputs, "atomic_path", disk_full)
+    disk_full_at(monkeypatch, "001-b.png")
     out = tmp_path / "o"
     one_line(infer_here("invert", photos, "--batch-size", "1", "--out", out, gen=gen),
              "could not write 001-b.png (No space left on device)", "what was written before stays")

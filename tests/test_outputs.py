@@ -1,13 +1,11 @@
 """The --out folder: only files latentcat wrote (in any subfolder, unchanged) may be replaced, a second run is
 locked out, and an unwritable folder is refused before any work, each in one line."""
-import errno
 
 import pytest
 
-import latentcat.outputs
 from latentcat.errors import UserError
 from latentcat.outputs import OutputFolder, Summary
-from tests.conftest import one_line, run_here
+from tests.conftest import disk_full_at, one_line, run_here
 
 
 def sample(gen, *args):
@@ -64,14 +62,7 @@ def test_an_out_folder_that_cannot_be_made_is_refused_before_any_work(gen, tmp_p
 
 
 def test_a_write_error_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatch):
-    real = latentcat.outputs.atomic_path
-
-    def disk_full_at_second_file(path):
-        if path.name == "b.png":
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path)
-
-    monkeypatch.setattr(latentcat.outputs, "atomic_path", disk_full_at_second_file)
+    disk_full_at(monkeypatch, "b.png")
     full = r"could not write b.png \(No space left on device\); what was written"
     with pytest.raises(UserError, match=full), OutputFolder(tmp_path) as out:
         out.write("a.png", lambda p: p.write_bytes(b"a"))
