@@ -21,6 +21,7 @@ from latentcat import cli, foreign
 from latentcat.datasets import read_folder, write_folder, write_pack
 from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.fid import FEATURE_NETS
+from latentcat.gan_init import check_architecture, read_init
 from latentcat.gan_trainer import GANRunConfig, GANTrainer
 from latentcat.generator_files import load_generator, require_wplus, save_generator
 from latentcat.generator_report import PPL_NETWORKS
@@ -74,7 +75,8 @@ def add_generator(sub):
                        description="Train a GAN with Accelerate. RUN_DIR gets TensorBoard logs, sample grids, "
                                    "checkpoints/ (for --resume) and generator.safetensors (the EMA generator).")
     add_run(p, GANRunConfig)
-    p.add_argument("--arch", choices=sorted(ARCH_PRESETS), default="stylegan2", help="generator family")
+    p.add_argument("--arch", choices=sorted(ARCH_PRESETS), help="generator family (default: stylegan2, or the "
+                                                                 "--init-from generator's)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="architecture preset (default: the arch's 64 px one)")
     p.add_argument("--resolution", type=cli.positive_int, help="override the preset's resolution")
     p.add_argument("--channel-max", type=cli.positive_int, help="StyleGAN2: override the preset's channel cap")
@@ -89,6 +91,13 @@ def add_generator(sub):
     p.add_argument("--augment", default=",".join(t.augment), help="DiffAugment policy, or 'none'")
     p.add_argument("--sample-every", type=cli.positive_int, default=d.sample_every, help="steps between sample grids")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU)")
+    p.add_argument("--init-from", metavar="CKPT",
+                   help="fine-tune: start from this generator (a generator file, or a run folder, whose checkpoint "
+                        "also has its discriminator; a file has none, so D starts fresh); the architecture is its own")
+    p.add_argument("--freeze-d", type=int, default=d.freeze_d, metavar="K",
+                   help="FreezeD: keep the discriminator's first K stages (64 px, 32 px, ...) as they start")
+    p.add_argument("--d-warmup", type=int, default=d.d_warmup, metavar="STEPS",
+                   help="train the discriminator alone for the first STEPS steps (for a fresh D with a trained G)")
 
 
 def add_encoder(sub):
@@ -179,9 +188,20 @@ def add_import(sub):
 
 
 def model_config(args):
-    config = preset(args.preset or ARCH_PRESETS[args.arch])
-    if config.arch != args.arch:
-        raise ValueError(f"preset {args.preset!r} is a {config.arch} preset, not {args.arch}")
+    """The architecture asked for: --init-from's own (any other asked for is refused), else the preset's."""
+    asked = args.arch or args.preset or args.resolution or args.channel_max
+    if args.init_from:
+        init = read_init(args.init_from)
+        check_architecture(init, requested_config(args) if asked else None, args.init_from)
+        return init.config
+    return requested_config(args)
+
+
+def requested_config(args):
+    arch = args.arch or "stylegan2"
+    config = preset(args.preset or ARCH_PRESETS[arch])
+    if config.arch != arch:
+        raise ValueError(f"preset {args.preset!r} is a {config.arch} preset, not {arch}")
     overrides = {}
     if args.resolution:
         overrides["resolution"] = args.resolution
@@ -203,13 +223,15 @@ def cmd_prepare(args):
 
 
 def cmd_generator(args):
-    arch = ARCH_TRAINING[args.arch]
+    model = cli.user_facing(model_config, args)
+    arch = ARCH_TRAINING[model.arch]
     training = cli.user_facing(
         dataclasses.replace, arch, lr=arch.lr if args.lr is None else args.lr, r1_gamma=args.r1_gamma,
         r1_interval=args.r1_interval, pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
         ema_kimg=args.ema_kimg, augment=cli.user_facing(parse_policy, args.augment))
-    cfg = cli.user_facing(GANRunConfig, **run_fields(args), model=cli.user_facing(model_config, args),
-                          training=training, sample_every=args.sample_every, channels_last=args.channels_last)
+    cfg = cli.user_facing(GANRunConfig, **run_fields(args), model=model, training=training,
+                          sample_every=args.sample_every, channels_last=args.channels_last, init_from=args.init_from,
+                          freeze_d=args.freeze_d, d_warmup=args.d_warmup)
     GANTrainer(cfg, resume=args.resume).train()
 
 

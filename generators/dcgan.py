@@ -85,3 +85,8 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         return self.net(img).flatten()
+
+    def stages(self) -> list[list[nn.Module]]:
+        """Its layers grouped by resolution, input side first: what FreezeD counts when it freezes the first ones."""
+        convs = [i for i, m in enumerate(self.net) if isinstance(m, nn.Conv2d)]
+        return [list(self.net[start:end]) for start, end in zip(convs, convs[1:] + [len(self.net)])]

@@ -294,3 +294,8 @@ class StyleGAN2Discriminator(nn.Module):
         x = self.blocks(self.from_rgb(img))
         x = self.conv(minibatch_stddev(x, self.mbstd_group))
         return self.out(self.fc(x.flatten(1))).squeeze(1)
+
+    def stages(self) -> list[list[nn.Module]]:
+        """Its layers grouped by resolution, input side first: what FreezeD counts when it freezes the first ones."""
+        return [[self.from_rgb, self.blocks[0]], *([block] for block in self.blocks[1:]),
+                [self.conv, self.fc, self.out]]

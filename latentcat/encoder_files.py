@@ -24,12 +24,19 @@ def read_encoder(path) -> tuple[WPlusEncoder, dict]:
     return read_model(path, KIND, encoder_config_from_dict, WPlusEncoder)
 
 
-def load_encoder(path, G, generator_fingerprint: str, device="cpu") -> WPlusEncoder:
-    """The encoder in `path`, checked against generator G, in fp32 eval mode on `device`."""
+def load_encoder(path, G, generator_fingerprint: str, device="cpu", parent: str | None = None,
+                 log=print) -> WPlusEncoder:
+    """The encoder in `path`, checked against generator G, in fp32 eval mode on `device`. An encoder of G's
+    `parent` (the generator G was fine-tuned or tuned from) is accepted with a note: G's w space descends from
+    its parent's, so the encoder is a start, if a less exact one."""
     E, meta = read_encoder(path)
-    if meta.get("generator_fingerprint") != generator_fingerprint:
-        raise UserError(f"this encoder was trained for generator {meta.get('generator_fingerprint')}, not for the "
-                        f"--generator in use ({generator_fingerprint})", path)
+    trained_for = meta.get("generator_fingerprint")
+    if trained_for != generator_fingerprint:
+        if parent is None or trained_for != parent:
+            raise UserError(f"this encoder was trained for generator {trained_for}, not for the --generator in use "
+                            f"({generator_fingerprint})", path)
+        log(f"note: {path}: this encoder was trained for generator {trained_for}, which the --generator in use was "
+            "fine-tuned from: its codes are a start, not a fit")
     c = E.config
     if (c.resolution, c.num_ws, c.w_dim) != (G.resolution, G.num_ws, G.w_dim):
         raise UserError(f"this encoder reads {c.resolution} px and predicts {c.num_ws}x{c.w_dim} w+, but the "

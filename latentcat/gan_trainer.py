@@ -5,6 +5,7 @@ explicitly after each phase (DDP hooks do not support R1's double backward). Mod
 (w_avg, BatchNorm statistics) are averaged too, so replicas stay identical.
 """
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,6 +14,8 @@ from generators import build_discriminator, build_generator, sample_images
 from generators.training import GANTrainingConfig, build_objective, make_ema, update_ema
 from latentcat import train_state
 from latentcat.datasets import load_images, sample_real
+from latentcat.errors import UserError
+from latentcat.gan_init import read_init
 from latentcat.generator_files import save_generator
 from latentcat.images import image_grid, save_png
 from latentcat.training_loop import RunConfig, TrainingLoop
@@ -24,6 +27,14 @@ class GANRunConfig(RunConfig):
     training: GANTrainingConfig
     sample_every: int = 500            # steps between sample grids
     channels_last: bool = False        # channels_last memory format (GPU)
+    init_from: str | None = None       # fine-tune: start from this generator file or run folder
+    freeze_d: int = 0                  # FreezeD: D's first (highest-resolution) stages kept as they start
+    d_warmup: int = 0                  # steps that train D alone first (a fresh D must learn before G follows it)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.freeze_d < 0 or self.d_warmup < 0:
+            raise ValueError("freeze_d and d_warmup must be >= 0")
 
 
 class GANTrainer(TrainingLoop):
@@ -34,18 +45,47 @@ class GANTrainer(TrainingLoop):
         self.D = build_discriminator(cfg.model).to(acc.device)
         if cfg.channels_last:
             self.G, self.D = (m.to(memory_format=torch.channels_last) for m in (self.G, self.D))
+        self.parent = self._init_from(cfg.init_from, log) if cfg.init_from else None
         self.G_ema = make_ema(self.G)
+        if cfg.init_from:
+            self.G_ema.load_state_dict(self._init.G_ema)
+        self.frozen_d = self._freeze_d(cfg.freeze_d)
         images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
                              log=log if acc.is_main_process else (lambda *_: None))
         self.data = images.train.to(acc.device)
         self.num_train = images.train.shape[0]
         t = cfg.training
         opt_g = torch.optim.Adam(self.G.parameters(), **t.adam_settings(t.pl_interval if t.pl_weight > 0 else 0))
-        opt_d = torch.optim.Adam(self.D.parameters(), **t.adam_settings(t.r1_interval))
+        frozen = {id(p) for p in self.frozen_d}
+        opt_d = torch.optim.Adam([p for p in self.D.parameters() if id(p) not in frozen],
+                                 **t.adam_settings(t.r1_interval))
         self.opt_g, self.opt_d = acc.prepare(opt_g, opt_d)
         self.objective = build_objective(self.G, self.D, t, cfg.batch_size, reduce_mean=self._reduce_mean)
         self.fixed_z = torch.randn(16, self.G.z_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(acc.device)
         self.start(resume, cfg.to_dict())
+
+    # --- fine-tuning ----------------------------------------------------------------------
+    def _init_from(self, path, log) -> str:
+        """Load the source's weights into G (and D where it has one); return its fingerprint (the parent)."""
+        self._init = read_init(path)
+        if self._init.config != self.cfg.model:
+            raise UserError(f"is a {self._init.config} generator, but the run is configured as {self.cfg.model}", path)
+        self.G.load_state_dict(self._init.G)
+        if self._init.D is not None:
+            self.D.load_state_dict(self._init.D)
+        if self.accelerator.is_main_process:
+            log(f"starting from {path} (generator {self._init.fingerprint}); "
+                + ("its discriminator too" if self._init.D is not None else
+                   "it holds no discriminator, so D starts fresh"))
+        return self._init.fingerprint
+
+    def _freeze_d(self, stages: int) -> list[torch.nn.Parameter]:
+        """FreezeD (Mo et al. 2020): D's first `stages` keep their starting weights."""
+        available = self.D.stages()
+        if stages >= len(available):
+            raise UserError(f"--freeze-d {stages} would freeze the whole discriminator: it has {len(available)} "
+                            f"stages, so at most {len(available) - 1}")
+        return [p for stage in available[:stages] for module in stage for p in module.parameters()]
 
     # --- data-parallel helpers -------------------------------------------------------------
     def _reduce_mean(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,6 +105,8 @@ class GANTrainer(TrainingLoop):
         """Accumulate gradients over micro-batches, average them across processes, take one step."""
         self.G.requires_grad_(module is self.G)
         self.D.requires_grad_(module is self.D)
+        for p in self.frozen_d:
+            p.requires_grad_(False)
         optimizer.zero_grad(set_to_none=True)
         for _ in range(self.cfg.grad_accum):
             with self.accelerator.autocast():
@@ -79,7 +121,8 @@ class GANTrainer(TrainingLoop):
         cfg, step, logs = self.cfg, self.step, {}
         batch = lambda: sample_real(self.data, cfg.batch_size)  # noqa: E731
         self._phase(self.opt_d, self.D, lambda: self.objective.discriminator_loss(batch(), step), logs)
-        self._phase(self.opt_g, self.G, lambda: self.objective.generator_loss(cfg.batch_size, step), logs)
+        if step >= cfg.d_warmup:
+            self._phase(self.opt_g, self.G, lambda: self.objective.generator_loss(cfg.batch_size, step), logs)
         train_state.average_buffers(self.accelerator, (self.G, self.D))
         images_per_step = cfg.batch_size * cfg.grad_accum * self.accelerator.num_processes
         self.step += 1
@@ -117,4 +160,7 @@ class GANTrainer(TrainingLoop):
         self.objective.load_state_dict(state)
 
     def export(self) -> None:
-        save_generator(self.out / "generator.safetensors", self.G_ema, extra={"step": str(self.step)})
+        extra = {"step": str(self.step)}
+        if self.parent:
+            extra.update(fine_tuned_from=self.parent, init_from=Path(self.cfg.init_from).name)
+        save_generator(self.out / "generator.safetensors", self.G_ema, extra=extra)

@@ -3,12 +3,13 @@ NVlabs .pkl / rosinality .pt converted at the door (`latentcat.foreign`), so no 
 import dataclasses
 
 import torch
+from safetensors import safe_open
 
 from generators import build_generator, fingerprint, generator_config_from_dict
 from latentcat import foreign
 from latentcat.checkpoints import read_model, save_model
 from latentcat.errors import UserError
-from latentcat.tuned_files import is_tuned_file, load_tuned
+from latentcat.tuned_files import PARENT, is_tuned_file, load_tuned
 
 KIND = "generator"
 
@@ -39,6 +40,17 @@ def load_generator(path, device="cpu", log=print):
     else:
         G, _ = read_model(path, KIND, generator_config_from_dict, build_generator)
     return G.to(device).requires_grad_(False)
+
+
+def generator_parent(path) -> str | None:
+    """The fingerprint of the generator the file at `path` was fine-tuned (`train.py generator --init-from`) or
+    tuned (`invert --tune-generator`) from; None for any other file."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception:  # not a safetensors file (a foreign .pkl/.pt has no parent), or unreadable: loading says why
+        return None
+    return meta.get("fine_tuned_from") or meta.get(PARENT)
 
 
 def describe_generator(path, G) -> dict:

@@ -16,7 +16,7 @@ from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
 from latentcat.framing import FramingConfig
-from latentcat.generator_files import describe_generator, load_generator, require_wplus
+from latentcat.generator_files import describe_generator, generator_parent, load_generator, require_wplus
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
 from latentcat.shipped import SHIPPED_ENCODER, SHIPPED_GENERATOR
@@ -202,7 +202,8 @@ def open_session(settings: SessionSettings) -> Session:
     encoder = encoder_for(settings.generator, settings.encoder)
     if encoder:
         require_wplus(G, settings.generator, "an encoder")
-        session.encoder = load_encoder(encoder, G, session.fingerprint, device)
+        session.encoder = load_encoder(encoder, G, session.fingerprint, device,
+                                       parent=generator_parent(settings.generator))
     init = settings.init or ("encoder" if session.encoder else "mean")
     if init == "mean" and space == "z":
         print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed "
