@@ -5,6 +5,7 @@ Every command writes PNGs and a summary.json (command, generator, settings, item
 overwrites files it did not write, and exits non-zero only when nothing could be done.
 """
 import argparse
+import dataclasses
 import sys
 
 from generators import SPACES
@@ -19,6 +20,7 @@ from latentcat.framing import ALIGN_MODES, FramingConfig
 from latentcat.inputs import expand_inputs
 from latentcat.jobs import compare, directions, directions_grid, draw, edit, execute, interpolate, invert, mix, sample
 from latentcat.session import SessionSettings, open_session
+from latentcat.shards import Shards
 from latentcat.studio.options import StudioOptions
 
 OPTIMIZER, LOSS, INVERSION = cli.defaults(OptimizerConfig), cli.defaults(LossWeights), cli.defaults(InversionConfig)
@@ -400,6 +402,13 @@ def studio(args):
         shared.close()
 
 
+def sharded(settings: SessionSettings, shards: Shards) -> SessionSettings:
+    """The settings of a run split across processes (`accelerate launch`): one progress bar, the main one's."""
+    if settings.save_every:
+        raise cli.UserError("--save-every is not available in a run split across processes yet: run it as one")
+    return dataclasses.replace(settings, progress=settings.progress and shards.is_main)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.formatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -409,10 +418,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "serve", False):
         return studio(args)
-    options = args.options(args)
-    session = open_session(session_settings(args))
-    paths = expand_inputs(args.inputs) if args.expand else list(args.inputs)
-    execute(args.job.run, session, paths, options, args.out)
+    shards = Shards.from_launch()
+    shards.on_launcher_stop(args.out)
+    with shards.main_speaks():
+        options = args.options(args)
+        settings = session_settings(args)
+        if shards.count > 1:
+            settings = sharded(settings, shards)
+        session = open_session(settings, shards)
+        paths = expand_inputs(args.inputs) if args.expand else list(args.inputs)
+        execute(args.job.run, session, paths, options, args.out)
 
 
 if __name__ == "__main__":

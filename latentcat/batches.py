@@ -90,7 +90,8 @@ class StepHook:
 
 def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
                    ) -> Iterator[tuple[list[Inverted], list[dict]]]:
-    """Invert the photo inputs in batches of session.batch_size; yields (done, errors) after each batch.
+    """Invert the photo inputs in batches of session.batch_size; yields (done, errors) after each batch (of every
+    process, in order, where the run is split across processes: `latentcat.shards`).
     Photos the start cannot serve and images whose optimisation failed become error entries.
     on_step(step, render) and stop() are `invert`'s, for each batch (a page streams and cancels with them)."""
     photos, errors = [], []
@@ -103,8 +104,10 @@ def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
             report(errors, inp.path, f"the --init folder has no latent for it (*-{inp.stem}{SUFFIX})")
     if errors:
         yield [], errors
-    for first in range(0, len(photos), session.batch_size):
-        yield invert_batch(session, photos[first:first + session.batch_size], out, on_step, stop)
+    batches = [photos[first:first + session.batch_size] for first in range(0, len(photos), session.batch_size)]
+    for batch in session.shards.mine(batches):
+        outcome = invert_batch(session, batch, out, on_step, stop) if batch else ([], [])
+        yield from session.shards.exchange(outcome)
 
 
 def invert_batch(session, batch: list[Input], out: OutputFolder | None, on_step=None, stop=None

@@ -58,14 +58,20 @@ class Summary:
 
 
 class OutputFolder:
-    """Use as a context manager: entering checks the folder and takes its lock; leaving releases it."""
+    """Use as a context manager: entering checks the folder and takes its lock; leaving releases it.
+    `writes=False`: a process that runs the job beside the main one of a split run reads what is here (--resume)
+    and writes nothing: the main process writes the same files."""
 
-    def __init__(self, path):
+    def __init__(self, path, writes: bool = True):
         self.root = Path(path)
+        self.writes = writes
         self._lock: FileLock | None = None
         self._known: dict[str, set[str]] = {}
 
     def __enter__(self) -> "OutputFolder":
+        if not self.writes:
+            self._known = self._read_manifest()
+            return self
         if self.root.exists() and not self.root.is_dir():
             raise UserError("--out exists and is not a folder", self.root)
         try:
@@ -128,6 +134,8 @@ class OutputFolder:
 
     def write(self, name: str, save: Callable[[Path], None]) -> str:
         """Write `name` (a path relative to the folder) by calling save(temporary path); returns `name`."""
+        if not self.writes:
+            return name
         target = self.root / name
         if target.exists() and not self._is_ours(name):
             raise UserError(f"{name} appeared in --out while this run was writing; it was not overwritten",

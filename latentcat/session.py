@@ -19,6 +19,7 @@ from latentcat.framing import FramingConfig
 from latentcat.generator_files import describe_generator, generator_parent, load_generator, require_wplus
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
+from latentcat.shards import Shards
 from latentcat.shipped import SHIPPED_ENCODER, SHIPPED_GENERATOR
 
 def encoder_for(generator: str, encoder: str | None) -> str | None:
@@ -92,6 +93,7 @@ class Session:
     metric_network: FeatureNetwork | None = None
     encoder: torch.nn.Module | None = None
     start: Start | None = None
+    shards: Shards = Shards()  # the processes this run is split across (one, unless `accelerate launch`ed)
 
     @property
     def batch_size(self) -> int:
@@ -189,12 +191,12 @@ def build_network(name: str, layers, settings: SessionSettings, device) -> Featu
     return user_facing(build_feature_network, name, layers, device=device, **weights)
 
 
-def open_session(settings: SessionSettings) -> Session:
+def open_session(settings: SessionSettings, shards: Shards = Shards()) -> Session:
     """Load what `settings` name, checking every file and setting before any work starts."""
-    device = device_from(settings.device)
+    device = device_from(shards.device(settings.device))
     G = load_generator(settings.generator, device)
     session = Session(G=G, generator_path=settings.generator, fingerprint=fingerprint(G), device=device,
-                      settings=settings)
+                      settings=settings, shards=shards)
     if settings.inversion is None:
         return session
     space = choose_space(G, settings.space, settings.default_space)

@@ -6,8 +6,9 @@ from latentcat.outputs import OutputFolder, Summary
 
 
 def execute(run, session, paths: list[str], options, out_dir) -> Summary:
-    """Run one job into `out_dir`; its summary.json is final once it returns. Nothing done is a UserError."""
-    with OutputFolder(out_dir) as out:
+    """Run one job into `out_dir`; its summary.json is final once it returns. Nothing done is a UserError.
+    In a run split across processes only the main one writes (`latentcat.shards`)."""
+    with OutputFolder(out_dir, writes=session is None or session.shards.is_main) as out:
         summary = run(session, paths, options, out)
         summary.finished = True
         out.save_summary(summary)
