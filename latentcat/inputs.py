@@ -65,7 +65,8 @@ def read_inputs(session, paths, allow_latents: bool = False) -> tuple[list[Input
     for index, path in enumerate(paths):
         try:
             if allow_latents and is_latent_file(path):
-                inputs.append(Input(index, str(path), code=load_code(path, session.G, session.fingerprint)))
+                inputs.append(Input(index, str(path), code=load_code(path, session.G, session.fingerprint,
+                                                                          session.parent)))
                 continue
             framing = session.settings.framing
             img, crop, notes = load_framed(path, session.G.resolution, framing)

@@ -31,12 +31,19 @@ def latent_shapes(G) -> dict[str, tuple]:
             for space in G.latent_spaces}
 
 
-def load_code(path, G, generator_fingerprint: str) -> Code:
-    """The Code of one image saved for this generator; anything else is a one-line UserError."""
+def load_code(path, G, generator_fingerprint: str, parent: str | None = None) -> Code:
+    """The Code of one image saved for this generator; anything else is a one-line UserError. A code of G's
+    `parent` (the generator G was fine-tuned or tuned from) is taken with a note, as a code of G: rendered by a
+    fine-tuned G it is the same cat in the new generator's style (a grumpy-cat generator's, say)."""
     tensors, meta = load_tensors(path, "latent")
     if meta.get("kind") != KIND or "latent" not in tensors:
         raise UserError(f"holds a {meta.get('kind') or 'unknown'} file, not a latent", path)
-    if meta.get("generator_fingerprint") != generator_fingerprint:
+    owner = meta.get("generator_fingerprint")
+    if parent is not None and owner == parent:
+        print(f"note: {path}: a latent of generator {owner}, which the --generator in use descends from: rendered "
+              "as its code")
+        meta = {**meta, "generator_fingerprint": generator_fingerprint}
+    elif owner != generator_fingerprint:
         raise UserError(f"this latent belongs to generator {meta.get('generator_fingerprint')}, not to the "
                         f"--generator in use ({generator_fingerprint}); invert the image again with it", path)
     shapes = latent_shapes(G)

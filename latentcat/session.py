@@ -16,20 +16,24 @@ from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
 from latentcat.framing import FramingConfig
-from latentcat.generator_files import describe_generator, generator_parent, load_generator, require_wplus
+from latentcat.generator_files import (describe_generator, generator_parent, load_generator, require_wplus,
+                                      stored_fingerprint)
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
 from latentcat.shards import Shards
 from latentcat.shipped import SHIPPED_ENCODER, SHIPPED_GENERATOR
 
 def encoder_for(generator: str, encoder: str | None) -> str | None:
-    """The encoder to use: the one asked for, else the shipped one with the shipped generator (an encoder fits
-    one generator only), else none."""
+    """The encoder to use: the one asked for, else the shipped one with the shipped generator or a generator
+    fine-tuned or tuned from it (its w space descends from the shipped one's; for the shipped grumpy-cat
+    generator the encoder's start measures better than the mean's: checkpoints/README.md), else none."""
     if encoder:
         return encoder
-    if Path(generator).resolve() == SHIPPED_GENERATOR.resolve() and SHIPPED_ENCODER.is_file():
-        return str(SHIPPED_ENCODER)
-    return None
+    if not SHIPPED_ENCODER.is_file():
+        return None
+    parent = generator_parent(generator)
+    shipped = Path(generator).resolve() == SHIPPED_GENERATOR.resolve()
+    return str(SHIPPED_ENCODER) if shipped or (parent and parent == stored_fingerprint(SHIPPED_GENERATOR)) else None
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,11 @@ class Session:
     encoder: torch.nn.Module | None = None
     start: Start | None = None
     shards: Shards = Shards()  # the processes this run is split across (one, unless `accelerate launch`ed)
+
+    @property
+    def parent(self) -> str | None:
+        """The generator this one was fine-tuned or tuned from, whose latents and encoder it takes."""
+        return generator_parent(self.generator_path)
 
     @property
     def batch_size(self) -> int:
@@ -179,7 +188,7 @@ def read_start(session: Session, init: str) -> Start:
 
 def start_code(session: Session, path) -> Code:
     """A latent file to start from, which must be in the space being optimised."""
-    code = load_code(path, session.G, session.fingerprint)
+    code = load_code(path, session.G, session.fingerprint, session.parent)
     if code.space != session.config.space:
         raise UserError(f"holds a {code.space} latent, but --latent is {session.config.space}", path)
     return code
@@ -204,8 +213,7 @@ def open_session(settings: SessionSettings, shards: Shards = Shards()) -> Sessio
     encoder = encoder_for(settings.generator, settings.encoder)
     if encoder:
         require_wplus(G, settings.generator, "an encoder")
-        session.encoder = load_encoder(encoder, G, session.fingerprint, device,
-                                       parent=generator_parent(settings.generator))
+        session.encoder = load_encoder(encoder, G, session.fingerprint, device, parent=session.parent)
     init = settings.init or ("encoder" if session.encoder else "mean")
     if init == "mean" and space == "z":
         print(f"note: z has no usable mean (z = 0 is a dead point); starting from random z (seed "
