@@ -15,7 +15,7 @@ from generators.training import GANTrainingConfig, build_objective, make_ema, up
 from latentcat import train_state
 from latentcat.datasets import load_images, sample_real
 from latentcat.errors import UserError
-from latentcat.gan_init import read_init
+from latentcat.gan_init import InitWeights, read_init
 from latentcat.generator_files import save_generator
 from latentcat.images import image_grid, save_png
 from latentcat.training_loop import RunConfig, TrainingLoop
@@ -45,10 +45,13 @@ class GANTrainer(TrainingLoop):
         self.D = build_discriminator(cfg.model).to(acc.device)
         if cfg.channels_last:
             self.G, self.D = (m.to(memory_format=torch.channels_last) for m in (self.G, self.D))
-        self.parent = self._init_from(cfg.init_from, log) if cfg.init_from else None
+        init = read_init(cfg.init_from) if cfg.init_from else None
+        if init is not None:
+            self._start_from(init, log)
+        self.parent = init.fingerprint if init is not None else None
         self.G_ema = make_ema(self.G)
-        if cfg.init_from:
-            self.G_ema.load_state_dict(self._init.G_ema)
+        if init is not None:
+            self.G_ema.load_state_dict(init.G_ema)
         self.frozen_d = self._freeze_d(cfg.freeze_d)
         images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
                              log=log if acc.is_main_process else (lambda *_: None))
@@ -65,19 +68,17 @@ class GANTrainer(TrainingLoop):
         self.start(resume, cfg.to_dict())
 
     # --- fine-tuning ----------------------------------------------------------------------
-    def _init_from(self, path, log) -> str:
-        """Load the source's weights into G (and D where it has one); return its fingerprint (the parent)."""
-        self._init = read_init(path)
-        if self._init.config != self.cfg.model:
-            raise UserError(f"is a {self._init.config} generator, but the run is configured as {self.cfg.model}", path)
-        self.G.load_state_dict(self._init.G)
-        if self._init.D is not None:
-            self.D.load_state_dict(self._init.D)
+    def _start_from(self, init: InitWeights, log) -> None:
+        """Load the source's weights into G, and into D where it has one."""
+        path = self.cfg.init_from
+        if init.config != self.cfg.model:
+            raise UserError(f"is a {init.config} generator, but the run is configured as {self.cfg.model}", path)
+        self.G.load_state_dict(init.G)
+        if init.D is not None:
+            self.D.load_state_dict(init.D)
         if self.accelerator.is_main_process:
-            log(f"starting from {path} (generator {self._init.fingerprint}); "
-                + ("its discriminator too" if self._init.D is not None else
-                   "it holds no discriminator, so D starts fresh"))
-        return self._init.fingerprint
+            log(f"starting from {path} (generator {init.fingerprint}); "
+                + ("its discriminator too" if init.D is not None else "it holds no discriminator, so D starts fresh"))
 
     def _freeze_d(self, stages: int) -> list[torch.nn.Parameter]:
         """FreezeD (Mo et al. 2020): D's first `stages` keep their starting weights."""
