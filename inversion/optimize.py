@@ -8,6 +8,13 @@ optimiser minimises their sum, so each image's latent gets exactly its own gradi
 An image whose loss or gradient turns NaN or inf stops: its rows return to their last finite values and are
 frozen, the failure is reported, and the other images go on (also when every image fails at the first step).
 A row may also finish early when the caller says it is done (`finished`): it is frozen where it was.
+
+With Adam the loop never waits on the device: which rows are alive, their failures and the loss history stay
+there (masks and torch.where, no indexing by masks) and are read once at the end, plus one small read every
+HOST_READ_EVERY steps (the progress bar's loss, and whether any row is left: a batch whose every row has
+stopped runs at most that many idle steps, left out of the log). Callbacks read the device at their own cadence
+only (frames and metric records every K steps; `stop` is a host flag). LBFGS reads the loss on the host in
+every evaluation of its line search, as torch's LBFGS must; it stays correct, just not sync-free.
 """
 import math
 import time
@@ -20,6 +27,8 @@ from tqdm.auto import tqdm
 OPTIMIZERS = ("adam", "lbfgs")
 DEFAULT_LR = {"adam": 0.1, "lbfgs": 1.0}
 LINE_SEARCH_EVALS = 25  # loss evaluations the strong-Wolfe line search may spend in one LBFGS step (torch's max_ls)
+HOST_READ_EVERY = 10    # steps between the loop's reads of the device: the progress bar's loss, any row left?
+FAILED = ("the loss", "the gradient")
 
 
 @dataclass(frozen=True)
@@ -92,11 +101,16 @@ def _make_optimizer(config: OptimizerConfig, params, lr_scales):
     return optimizer
 
 
-def _finite_rows(tensor: torch.Tensor | None, num: int) -> torch.Tensor:
-    """Which rows hold only finite values (a missing gradient is all zeros: finite)."""
+def _finite_rows(tensor: torch.Tensor | None, num: int, device) -> torch.Tensor:
+    """Which rows hold only finite values (a missing gradient is all zeros: finite), on the device."""
     if tensor is None:
-        return torch.ones(num, dtype=torch.bool)
-    return torch.isfinite(tensor.detach()).reshape(num, -1).all(dim=1).cpu()
+        return torch.ones(num, dtype=torch.bool, device=device)
+    return torch.isfinite(tensor.detach()).reshape(num, -1).all(dim=1)
+
+
+def _rows(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A row mask [N] shaped to broadcast over `like` [N, ...]."""
+    return mask.reshape(-1, *[1] * (like.ndim - 1))
 
 
 def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor], config: OptimizerConfig,
@@ -108,81 +122,94 @@ def optimize(params: list[torch.Tensor], evaluate: Callable[[int], torch.Tensor]
 
     `after_step(step)` runs after each update (noise renormalisation, saving frames, recording metrics);
     `lr_scales` gives each parameter its own multiple of the learning rate (Adam); `finished()`, called after
-    each step, marks the rows that are done ([N] bool): they are frozen where they are. `stop()` is asked before
-    each step; when it says True the run ends there, keeping the steps done (a page whose visitor drew a newer
-    stroke, or left).
+    each step, marks the rows that are done ([N] bool, on any device): they are frozen where they are. `stop()`
+    is asked before each step; when it says True the run ends there, keeping the steps done (a page whose visitor
+    drew a newer stroke, or left).
     """
-    num = params[0].shape[0]
-    alive = torch.ones(num, dtype=torch.bool)
+    num, device = params[0].shape[0], params[0].device
+    alive = torch.ones(num, dtype=torch.bool, device=device)
+    stopped_after = torch.zeros(num, dtype=torch.long, device=device)  # steps a row ran before it stopped (0: on)
+    failed = torch.full((num,), -1, dtype=torch.long, device=device)   # what failed: an index into FAILED, or -1
     last_good = [p.detach().clone() for p in params]
-    log = OptimizationLog()
+    history = []  # each step's losses [N] at its start, on the device
     state = {"first": True, "step": 0}
 
-    def fail(rows: torch.Tensor, what: str):
-        for i in rows.nonzero().flatten().tolist():
-            log.failures[i] = f"{what} became NaN or inf at step {state['step']}"
-        alive[rows] = False
+    def stop_rows(bad: torch.Tensor, what: str):
+        newly = alive & bad
+        stopped_after.masked_fill_(newly, state["step"] + 1)
+        failed.masked_fill_(newly, FAILED.index(what))
+        alive.logical_and_(~newly)
 
     def closure():
         opt.zero_grad(set_to_none=False)
         losses = evaluate(state["step"])
-        finite = _finite_rows(losses, num)
-        if (alive & ~finite).any():
-            fail(alive & ~finite, "the loss")
-        rows = alive.to(losses.device)
-        total = losses[rows].sum() if bool(alive.any()) else losses.new_zeros(())
+        stop_rows(~_finite_rows(losses, num, device), "the loss")
+        total = torch.where(alive, losses, 0).sum()  # stopped rows' losses (perhaps NaN) left out
         if total.requires_grad:
             total.backward()
-        grads_ok = torch.stack([_finite_rows(p.grad, num) for p in params]).all(dim=0)
-        if (alive & ~grads_ok).any():
-            fail(alive & ~grads_ok, "the gradient")
+        grads_ok = torch.stack([_finite_rows(p.grad, num, device) for p in params]).all(dim=0)
+        stop_rows(~grads_ok, "the gradient")
         with torch.no_grad():
             for p, good in zip(params, last_good):
-                keep = alive.to(p.device)
+                keep = _rows(alive, p)
                 if p.grad is not None:
-                    p.grad[~keep] = 0
-                good[keep] = p[keep]
+                    p.grad.masked_fill_(~keep, 0)
+                good.copy_(torch.where(keep, p, good))
         if state["first"]:
-            log.losses.append(losses.detach().cpu().tolist())
+            history.append(losses.detach())
             state["first"] = False
         return total.detach()
 
-    def restore_failed():
+    def freeze_stopped():
+        """Stopped rows back to their last finite (or finished) values."""
         with torch.no_grad():
             for p, good in zip(params, last_good):
-                dead = (~alive).to(p.device)
-                p[dead] = good[dead]
+                p.copy_(torch.where(_rows(alive, p), p, good))
 
     lr_scales = lr_scales or [1.0] * len(params)
     opt = _make_optimizer(config, params, lr_scales)
+    log = OptimizationLog()
     start = time.perf_counter()
     bar = tqdm(range(config.steps), desc=description, disable=not progress, leave=False, dynamic_ncols=True)
     for step in bar:
-        if not alive.any():
-            break
         if stop is not None and stop():
             log.stopped = True
             break
         state["first"], state["step"] = True, step
         for group in opt.param_groups:
             group["lr"] = config.lr_at(step) * group["lr_scale"]
-        failed_before = len(log.failures)
         opt.step(closure)
-        restore_failed()
-        if len(log.failures) > failed_before and config.name == "lbfgs":
+        freeze_stopped()
+        if config.name == "lbfgs" and bool(((stopped_after == step + 1) & (failed >= 0)).any()):
             opt = _make_optimizer(config, params, lr_scales)  # its history holds the failed rows' steps: afresh
         log.steps = step + 1
         if finished is not None:
-            done = finished().cpu() & alive
-            log.finished.update({i: step + 1 for i in done.nonzero().flatten().tolist()})
-            alive[done] = False
+            done = finished().to(device) & alive
+            stopped_after.masked_fill_(done, step + 1)
+            alive.logical_and_(~done)
             with torch.no_grad():  # frozen where they are now
                 for p, good in zip(params, last_good):
-                    good[done.to(p.device)] = p[done.to(p.device)]
+                    good.copy_(torch.where(_rows(done, p), p, good))
         if after_step is not None:
             after_step(step)
-        if log.losses:
-            live = [v for v, ok in zip(log.losses[-1], alive.tolist()) if ok]
-            bar.set_postfix(loss=f"{sum(live) / max(len(live), 1):.4g}")
+        if (step + 1) % HOST_READ_EVERY == 0:
+            live_mean = torch.where(alive, history[-1], 0).sum() / alive.sum().clamp_min(1)
+            left, loss = torch.stack([alive.any().to(live_mean.dtype), live_mean]).tolist()
+            if not left:
+                break
+            bar.set_postfix(loss=f"{loss:.4g}")
+    _fill_log(log, history, stopped_after, failed)
     log.seconds = time.perf_counter() - start
     return log
+
+
+def _fill_log(log: OptimizationLog, history: list[torch.Tensor], stopped_after: torch.Tensor, failed: torch.Tensor):
+    """What the device kept, read at the end: failures, rows finished early, and the loss history. When every
+    row stopped, the steps are those until the last one did (the loop may have run a few idle steps after it)."""
+    stopped_after, failed = stopped_after.tolist(), failed.tolist()
+    if all(stopped_after):
+        log.steps, log.stopped = max(stopped_after), False
+    log.failures = {i: f"{FAILED[what]} became NaN or inf at step {after - 1}"
+                    for i, (after, what) in enumerate(zip(stopped_after, failed)) if what >= 0}
+    log.finished = {i: after for i, (after, what) in enumerate(zip(stopped_after, failed)) if after and what < 0}
+    log.losses = torch.stack(history[:log.steps]).tolist() if log.steps else []

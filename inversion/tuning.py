@@ -173,7 +173,7 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
     def finished() -> torch.Tensor:
         perceptual = state["terms"].get("perceptual")
         if tuning.stop_lpips is None or perceptual is None:
-            return torch.zeros(rows, dtype=torch.bool)
+            return torch.zeros(rows, dtype=torch.bool, device=device)
         return perceptual.reshape(rows, per_row).mean(dim=1) < tuning.stop_lpips
 
     @torch.no_grad()

@@ -90,6 +90,40 @@ def disk_full_at(monkeypatch, name: str) -> None:
     monkeypatch.setattr(latentcat.outputs, "atomic_path", write)
 
 
+class HostReads:
+    """Counts, while active, every read of a tensor's values by the host, each a wait for the device on a GPU:
+    .item(), .tolist(), .cpu(), .numpy(), bool/float/int/index of a tensor, nonzero, masked_select and indexing
+    by a boolean mask. Not counted: torch.optim's reads of its step counter, a host tensor even when the
+    parameters live on a GPU. Syncs inside C++ kernels are out of its sight (torch.cuda.set_sync_debug_mode
+    sees them on a GPU)."""
+
+    METHODS = ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__", "__index__", "nonzero",
+               "masked_select")
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        for name in self.METHODS:
+            monkeypatch.setattr(torch.Tensor, name, self.counted(getattr(torch.Tensor, name)))
+        for name in ("nonzero", "masked_select"):
+            monkeypatch.setattr(torch, name, self.counted(getattr(torch, name)))
+        for name in ("__getitem__", "__setitem__"):
+            monkeypatch.setattr(torch.Tensor, name, self.mask_indexed(getattr(torch.Tensor, name)))
+
+    def counted(self, method):
+        def read(*args, **kwargs):
+            if os.path.join("torch", "optim", "") not in sys._getframe(1).f_code.co_filename:
+                self.count += 1
+            return method(*args, **kwargs)
+        return read
+
+    def mask_indexed(self, method):
+        def index(tensor, key, *args):
+            keys = key if isinstance(key, tuple) else (key,)
+            self.count += any(isinstance(k, torch.Tensor) and k.dtype == torch.bool for k in keys)
+            return method(tensor, key, *args)
+        return index
+
+
 def needs_shared_data(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.exists():

@@ -1,4 +1,5 @@
-"""The inversion engine on a tiny random StyleGAN2 (16 px): recovery, masks, optimisers, batching, NaNs, edits."""
+"""The inversion engine on a tiny random StyleGAN2 (16 px): recovery, masks, optimisers, batching, NaNs, host
+reads per step, edits."""
 import pytest
 import torch
 
@@ -10,8 +11,8 @@ from inversion.feature_networks import build_feature_network
 from inversion.invert import InversionConfig, invert
 from inversion.latents import initial_code
 from inversion.losses import InversionLoss, LossWeights
-from inversion.optimize import OptimizerConfig, optimize
-from tests.conftest import tiny_generator
+from inversion.optimize import HOST_READ_EVERY, OptimizerConfig, optimize
+from tests.conftest import HostReads, tiny_generator
 
 PIXEL_ONLY = LossWeights(pixel=1.0, perceptual=0.0)
 
@@ -134,6 +135,24 @@ def test_a_nan_stops_only_that_image(G, known, optimizer):
     first = torch.tensor(result.log.losses[0])
     for i in (0, 2):
         assert result.losses[i] < first[i]
+
+
+def test_the_adam_loop_reads_the_device_only_every_few_steps(G, known, monkeypatch):
+    """No host sync per step: 20 more steps of an inversion with every per-step feature (perceptual loss,
+    optimised noise, latent jitter, a NaN stopping one image) add at most one host read per HOST_READ_EVERY
+    steps (the progress bar's loss and whether any image is left)."""
+    _, targets = known
+    network = build_feature_network("stlpips-alex")
+    reads, counts = HostReads(monkeypatch), []
+    for steps in (10, 30):
+        config = InversionConfig(optimize_noise=True, weights=LossWeights(perceptual=1.0),
+                                 optimizer=OptimizerConfig(steps=steps, latent_noise=0.05))
+        reads.count = 0
+        result = invert(NaNAfter(G, k=5, row=1), targets, config, initial_code(G, "w+", "mean", 3),
+                        network=network, progress=False)
+        counts.append(reads.count)
+    assert set(result.log.failures) == {1} and len(result.log.losses) == 30
+    assert counts[1] - counts[0] <= 20 // HOST_READ_EVERY, counts
 
 
 def test_stop_ends_the_optimisation_keeping_the_steps_done(G, known):

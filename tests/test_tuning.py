@@ -1,6 +1,7 @@
 """Generator tuning (PTI / Deep Generative Prior) on a tiny 16 px StyleGAN2: it fits the photo, one generator per
-photo stays that photo's, locked blocks stay put, the locality regulariser holds random renders, and a tuned
-generator's file holds only its changes, rebuilds it bit for bit and refuses a wrong parent."""
+photo stays that photo's, locked blocks stay put, the locality regulariser holds random renders, the loop reads the
+device only every few steps, and a tuned generator's file holds only its changes, rebuilds it bit for bit and
+refuses a wrong parent."""
 import pytest
 import torch
 
@@ -10,11 +11,12 @@ from inversion.invert import InversionConfig
 from inversion.latents import initial_code
 from inversion.losses import LossWeights
 from inversion.metrics import render_drift
+from inversion.optimize import HOST_READ_EVERY
 from inversion.tuning import TuningConfig, tune
 from latentcat.errors import UserError
 from latentcat.generator_files import load_generator, save_generator
 from latentcat.tuned_files import write_tuned
-from tests.conftest import infer, summary, tiny_generator
+from tests.conftest import HostReads, infer, summary, tiny_generator
 
 PIXEL_ONLY = InversionConfig(weights=LossWeights(perceptual=0.0))
 
@@ -30,9 +32,10 @@ def targets(G):
     return torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
 
 
-def run(G, targets, **tuning):
+def run(G, targets, config=PIXEL_ONLY, network=None, **tuning):
     pivot = initial_code(G, "w+", "mean", len(targets))
-    return tune(G, targets, PIXEL_ONLY, TuningConfig(**{"steps": 20, "lr": 0.01, **tuning}), pivot, progress=False)
+    return tune(G, targets, config, TuningConfig(**{"steps": 20, "lr": 0.01, **tuning}), pivot, network,
+                progress=False)
 
 
 def weights(G) -> dict:
@@ -74,6 +77,19 @@ def test_locality_regulariser_holds_random_renders(G, targets):
     free = run(G, targets[:1], steps=30, lr=0.03).generators[0]
     held = run(G, targets[:1], steps=30, lr=0.03, locality_weight=100.0, locality_reach=1.0).generators[0]
     assert render_drift(G, held, z, network) < 0.5 * render_drift(G, free, z, network)
+
+
+def test_tuning_reads_the_device_only_every_few_steps(G, targets, monkeypatch):
+    """No host sync per step, with every per-step feature: the code tuned too, blocks unlocked progressively,
+    the locality regulariser, the perceptual loss and the early-stop test (a threshold no row reaches)."""
+    network = build_feature_network("stlpips-alex")
+    reads, counts = HostReads(monkeypatch), []
+    for steps in (10, 30):
+        reads.count = 0
+        run(G, targets, InversionConfig(), network, steps=steps, tune_latent=True, schedule="progressive",
+            locality_weight=1.0, stop_lpips=0.0)
+        counts.append(reads.count)
+    assert counts[1] - counts[0] <= 20 // HOST_READ_EVERY, counts
 
 
 def test_a_tuned_file_holds_the_changes_rebuilds_them_bit_for_bit_and_refuses_a_wrong_parent(G, targets, tmp_path):
