@@ -14,6 +14,7 @@ from inversion.feature_networks import BACKBONES
 from inversion.invert import InversionConfig
 from inversion.losses import LossWeights
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
+from inversion.precision import PRECISIONS
 from inversion.tuning import SCHEDULES, TUNE_PER, TuningConfig
 from latentcat import cli
 from latentcat.framing import ALIGN_MODES, FramingConfig
@@ -97,6 +98,10 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
                    help="Adam: fraction of steps the noise lasts")
     g.add_argument("--batch-size", type=cli.positive_int, default=SESSION.batch_size,
                    help="images optimised together (LBFGS couples a batch: use 1 for independent results)")
+    g.add_argument("--precision", choices=PRECISIONS, default=INVERSION.precision,
+                   help="bf16: the generator, the loss network and the encoder compute in bfloat16 (autocast), for "
+                        "GPUs with bf16 units (CPUs without them run it far slower); latents, optimiser state, loss "
+                        "sums and the final render stay fp32")
     g = p.add_argument_group("generator tuning after the latent stage (PTI; Deep Generative Prior)")
     g.add_argument("--tune-generator", type=int, default=defaults.get("tune_steps", TUNING.steps), metavar="STEPS",
                    help="tune the generator's rendering weights on each photo for STEPS steps (0: off); writes "
@@ -161,7 +166,7 @@ def session_settings(args) -> SessionSettings:
                               noise=args.noise_weight)
     inversion = cli.user_facing(InversionConfig, space=args.latent or args.default_space,
                                 optimize_noise=args.optimize_noise, weights=weights, pixel_p=int(args.pixel[1]),
-                                optimizer=optimizer, seed=args.seed)
+                                optimizer=optimizer, seed=args.seed, precision=args.precision)
     tuning = cli.user_facing(TuningConfig, steps=args.tune_generator, lr=args.tune_lr, warmup=args.tune_warmup,
                              rampdown=args.tune_rampdown, from_resolution=args.tune_layers,
                              schedule=args.tune_schedule, tune_latent=args.tune_latent, latent_lr=args.tune_latent_lr,

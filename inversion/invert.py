@@ -10,23 +10,27 @@ from inversion.feature_networks import FeatureNetwork
 from inversion.latents import noise_scale, w_spread
 from inversion.losses import InversionLoss, LossWeights, renormalize_noise
 from inversion.optimize import OptimizationLog, OptimizerConfig, optimize
+from inversion.precision import check_precision, in_precision
 
 
 @dataclass(frozen=True)
 class InversionConfig:
-    """What is optimised (space, noise), against which loss, by which optimiser."""
+    """What is optimised (space, noise), against which loss, by which optimiser, in which precision (bf16: the
+    generator's synthesis and the loss network, in generator tuning and the encoder too; see inversion.precision)."""
     space: str = "w+"
     optimize_noise: bool = False
     weights: LossWeights = field(default_factory=LossWeights)
     pixel_p: int = 2
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     seed: int = 0  # for the latent noise ramp
+    precision: str = "fp32"
 
     def __post_init__(self):
         if self.space not in SPACES:
             raise ValueError(f"latent space must be one of {', '.join(SPACES)}, got {self.space!r}")
         if self.pixel_p not in (1, 2):
             raise ValueError(f"pixel loss must be L1 or L2 (p = 1 or 2), got p = {self.pixel_p}")
+        check_precision(self.precision)
 
 
 @dataclass
@@ -77,12 +81,12 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
     spread = w_spread(G) if opt.latent_noise > 0 and config.space != "z" else 0.0
     jitter_rng = torch.Generator(device=device).manual_seed(config.seed)
 
-    def forward(rendered: torch.Tensor):
+    def forward(rendered: torch.Tensor, precision: str):
         """(total [N], terms, images) for the latent `rendered` (the latent itself, or a jittered copy)."""
         codes = G.codes(rendered, config.space)
-        images = G.render(codes, noise)
+        images = in_precision(precision, device, G.render, codes, noise)
         total, terms = loss(images, latent=latent, init=start.latent, codes=codes, code_mean=centre,
-                            noises=optimised_noise)
+                            noises=optimised_noise, precision=precision)
         return total, terms, images
 
     def evaluate(step: int):
@@ -90,7 +94,7 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
         jittered = latent
         if scale > 0:
             jittered = latent + scale * torch.randn(latent.shape, generator=jitter_rng, device=device)
-        return forward(jittered)[0]
+        return forward(jittered, config.precision)[0]
 
     @torch.no_grad()
     def current_images():
@@ -103,8 +107,8 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
             on_step(step, current_images)
 
     log = optimize(params, evaluate, opt, after_step, progress=progress, stop=stop)
-    with torch.no_grad():
-        total, terms, images = forward(latent)
+    with torch.no_grad():  # in fp32: what the saved code renders anywhere else
+        total, terms, images = forward(latent, "fp32")
     code = Code(latent, config.space, tuple(noise) if noise else None, start.generator).detach()
     return InversionResult(code=code, images=images.detach().cpu(), losses=total.detach().cpu(),
                            terms={k: v.cpu() for k, v in terms.items()}, log=log)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inversion.feature_networks import FeatureNetwork
+from inversion.precision import in_precision
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -48,16 +49,18 @@ class PerceptualLoss(nn.Module):
     """Sum over layers of the feature network's distance maps, each averaged over the mask resized to it.
 
     `target_features` lets a caller compute the fixed target's features once for a whole optimisation.
+    `precision` "bf16" runs the network's trunk in bf16; distances and their means stay fp32.
     """
 
     def __init__(self, network: FeatureNetwork):
         super().__init__()
         self.network = network
 
-    def forward(self, x, y, mask=None, target_features=None):
+    def forward(self, x, y, mask=None, target_features=None, precision: str = "fp32"):
         if target_features is None:
-            target_features = self.network.features(y)
-        maps = self.network.distances(self.network.features(keep_inside(x, y, mask)), target_features)
+            target_features = in_precision(precision, y.device, self.network.features, y)
+        features = in_precision(precision, x.device, self.network.features, keep_inside(x, y, mask))
+        maps = self.network.distances(features, target_features)
         return sum(masked_mean(m, mask) for m in maps)
 
 
@@ -94,12 +97,12 @@ def renormalize_noise(noises: list[torch.Tensor]) -> None:
 
 
 def locality_loss(images: torch.Tensor, references: torch.Tensor, weights: "LossWeights", pixel: PixelLoss,
-                  perceptual: PerceptualLoss | None) -> torch.Tensor:
+                  perceptual: PerceptualLoss | None, precision: str = "fp32") -> torch.Tensor:
     """PTI's locality regulariser: the reconstruction terms between what a tuned generator and its parent render
     for the same codes away from the photo, per image [N]. Keeps the tuned generator a cat generator."""
     total = weights.pixel * pixel(images, references)
     if perceptual is not None:
-        total = total + weights.perceptual * perceptual(images, references)
+        total = total + weights.perceptual * perceptual(images, references, precision=precision)
     return total
 
 
@@ -121,7 +124,8 @@ class LossWeights:
 class InversionLoss(nn.Module):
     """The weighted mix of every term against one batch of targets: `forward(...) -> (total [N], {name: [N]})`.
 
-    Built once per optimisation: the target's perceptual features are computed here, once.
+    Built once per optimisation: the target's perceptual features are computed here, once, in fp32.
+    `precision` (per call) is the perceptual trunk's, as in PerceptualLoss.
     """
 
     def __init__(self, weights: LossWeights, target: torch.Tensor, mask: torch.Tensor | None = None,
@@ -137,13 +141,14 @@ class InversionLoss(nn.Module):
             with torch.no_grad():
                 self.target_features = network.features(target)
 
-    def forward(self, images, *, latent=None, init=None, codes=None, code_mean=None, noises=None):
+    def forward(self, images, *, latent=None, init=None, codes=None, code_mean=None, noises=None,
+                precision: str = "fp32"):
         terms = {}
         w = self.weights
         if w.pixel > 0:
             terms["pixel"] = self.pixel(images, self.target, self.mask)
         if self.perceptual is not None:
-            terms["perceptual"] = self.perceptual(images, self.target, self.mask, self.target_features)
+            terms["perceptual"] = self.perceptual(images, self.target, self.mask, self.target_features, precision)
         if w.latent_change > 0 and latent is not None:
             terms["latent_change"] = latent_change(latent, init)
         if w.mean_distance > 0 and codes is not None:

@@ -7,8 +7,10 @@ stage's loss and on the one optimisation loop.
 A batch of N photos is R rows of P photos: one generator per photo (R = N, P = 1: the best fidelity) or one for
 the whole batch (R = 1, P = N: what interpolate and mix need, so their photos share a generator). Each row's
 weights are stacked [R, ...] and rendered with torch.func (vmap over rows), so the loop stops a failing row,
-or a row that is done, without touching the others. The tuned weights are rounded to parent + an fp16 change
-at the end, so a file holding only that change reproduces them bit for bit.
+or a row that is done, without touching the others. Renders run in the inversion's precision (bf16: autocast
+casts the fp32 weights for each render; the weights and their Adam state stay fp32), the final render in fp32.
+The tuned weights are rounded to parent + an fp16 change at the end, so a file holding only that change
+reproduces them bit for bit.
 """
 import copy
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from inversion.feature_networks import FeatureNetwork
 from inversion.invert import InversionConfig
 from inversion.losses import InversionLoss, locality_loss
 from inversion.optimize import OptimizationLog, OptimizerConfig, optimize
+from inversion.precision import in_precision
 
 TUNE_PER = ("photo", "batch")
 SCHEDULES = ("all", "progressive")
@@ -149,10 +152,11 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
     def evaluate(step: int) -> torch.Tensor:
         moving = {name for block in blocks[:unlocked_blocks(len(blocks), tuning, step)] for name in block}
         w = {name: p if name in moving else p.detach() for name, p in weights.items()}
-        images = render_rows(w, latent, noise)
+        images = in_precision(config.precision, device, render_rows, w, latent, noise)
         flat = latent.flatten(0, 1)
         codes = G.codes(flat, space)
-        total, terms = loss(images, latent=flat, init=pivot.latent, codes=codes, code_mean=centre)
+        total, terms = loss(images, latent=flat, init=pivot.latent, codes=codes, code_mean=centre,
+                            precision=config.precision)
         total = total.reshape(rows, per_row).mean(dim=1)
         if tuning.locality_weight > 0:
             total = total + tuning.locality_weight * locality(w)
@@ -166,9 +170,9 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
         z = torch.randn(rows, G.z_dim, generator=generator, device=device)
         near = torch.lerp(pivots, G.latent_from_z(z, space)[:, None], tuning.locality_reach)
         with torch.no_grad():
-            before = G.render(G.codes(near.flatten(0, 1), space))
-        after = render_rows(w, near, None)
-        return locality_loss(after, before, config.weights, loss.pixel, loss.perceptual)
+            before = in_precision(config.precision, device, G.render, G.codes(near.flatten(0, 1), space))
+        after = in_precision(config.precision, device, render_rows, w, near, None)
+        return locality_loss(after, before, config.weights, loss.pixel, loss.perceptual, config.precision)
 
     def finished() -> torch.Tensor:
         perceptual = state["terms"].get("perceptual")

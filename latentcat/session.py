@@ -11,6 +11,7 @@ from inversion.code import Code
 from inversion.feature_networks import DEFAULT_PERCEPTUAL, FeatureNetwork, build_feature_network, metric_backbone_for
 from inversion.invert import InversionConfig
 from inversion.latents import INITS, initial_code
+from inversion.precision import in_precision
 from inversion.tuning import TuningConfig
 from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
@@ -75,8 +76,9 @@ class Start:
         if self.init in INITS:
             return initial_code(G, space, self.init, len(images), session.config.seed)
         if self.init == "encoder":
-            with torch.no_grad():
-                ws = session.encoder.encode(images, session.G.render, session.settings.encoder_iterations)
+            with torch.no_grad():  # in the inversion's precision; the codes come back in fp32
+                ws = in_precision(session.config.precision, session.device, session.encoder.encode, images,
+                                  session.G.render, session.settings.encoder_iterations)
             return Code(ws if space == "w+" else ws.mean(dim=1), space, generator=session.fingerprint)
         if self.by_stem is not None:
             return Code.cat([self.by_stem[inp.stem] for inp in batch])

@@ -1,7 +1,8 @@
 """The inversion engine on a tiny random StyleGAN2 (16 px): recovery, masks, optimisers, batching, NaNs, host
-reads per step, edits."""
+reads per step, bf16, edits."""
 import pytest
 import torch
+from torch.func import vmap
 
 from generators import build_generator
 from generators.config import preset
@@ -12,6 +13,7 @@ from inversion.invert import InversionConfig, invert
 from inversion.latents import initial_code
 from inversion.losses import InversionLoss, LossWeights
 from inversion.optimize import HOST_READ_EVERY, OptimizerConfig, optimize
+from inversion.precision import in_precision
 from tests.conftest import HostReads, tiny_generator
 
 PIXEL_ONLY = LossWeights(pixel=1.0, perceptual=0.0)
@@ -36,8 +38,9 @@ def mse(a, b):
     return (a - b).square().mean(dim=(1, 2, 3))
 
 
-def run(G, targets, optimizer="adam", steps=100, space="w+", init="mean", weights=PIXEL_ONLY, **kw):
-    config = InversionConfig(space=space, weights=weights, optimizer=OptimizerConfig(name=optimizer, steps=steps))
+def run(G, targets, optimizer="adam", steps=100, space="w+", init="mean", weights=PIXEL_ONLY, precision="fp32", **kw):
+    config = InversionConfig(space=space, weights=weights, optimizer=OptimizerConfig(name=optimizer, steps=steps),
+                             precision=precision)
     return invert(G, targets, config, initial_code(G, space, init, len(targets)), progress=False, **kw)
 
 
@@ -155,6 +158,40 @@ def test_the_adam_loop_reads_the_device_only_every_few_steps(G, known, monkeypat
     assert counts[1] - counts[0] <= 20 // HOST_READ_EVERY, counts
 
 
+def test_bf16_inversion_keeps_fp32_latents_and_reaches_the_fp32_loss(G, known):
+    """bf16 autocast really changes the arithmetic (the codes differ from fp32's), yet the codes stay fp32 and
+    the loss lands within a few percent of fp32's."""
+    _, targets = known
+    fp32, bf16 = (run(G, targets, steps=30, precision=precision) for precision in ("fp32", "bf16"))
+    assert bf16.code.latent.dtype == bf16.images.dtype == bf16.losses.dtype == torch.float32
+    assert not bf16.log.failures and not torch.equal(bf16.code.latent, fp32.code.latent)
+    assert torch.all(bf16.losses < 0.2 * torch.tensor(bf16.log.losses[0]))
+    torch.testing.assert_close(bf16.losses, fp32.losses, rtol=0.05, atol=0)
+
+
+def test_bf16_renders_the_same_under_vmap_as_without(G, known):
+    """autocast misses convolutions under torch.func.vmap (generator tuning renders with it): in_precision
+    applies its rule there too, so a vmapped render is autocast's, bit for bit."""
+    ws, _ = known
+    plain = in_precision("bf16", ws.device, G.render, ws)
+    vmapped = in_precision("bf16", ws.device, lambda: vmap(lambda w: G.render(w[None]))(ws).flatten(0, 1))
+    assert torch.equal(vmapped, plain) and not torch.allclose(plain, G.render(ws), atol=1e-3)
+
+
+def test_the_bf16_perceptual_loss_is_close_to_fp32_and_its_gradient_flows(known):
+    """The loss network's trunk in bf16, its distances and means in fp32: values within a few percent."""
+    _, targets = known
+    network = build_feature_network("stlpips-alex")
+    loss = InversionLoss(LossWeights(pixel=0.0, perceptual=1.0), targets, network=network)
+    images = (targets + 0.3 * torch.randn_like(targets)).requires_grad_(True)
+    fp32, _ = loss(images)
+    bf16, terms = loss(images, precision="bf16")
+    assert bf16.dtype == terms["perceptual"].dtype == torch.float32
+    torch.testing.assert_close(bf16, fp32.detach(), rtol=0.05, atol=0)
+    bf16.sum().backward()
+    assert images.grad.dtype == torch.float32 and torch.isfinite(images.grad).all() and images.grad.abs().sum() > 0
+
+
 def test_stop_ends_the_optimisation_keeping_the_steps_done(G, known):
     _, targets = known
     seen = []
@@ -214,6 +251,8 @@ def test_config_validation_is_one_clear_message():
         LossWeights(pixel=-1)
     with pytest.raises(ValueError, match="latent space"):
         InversionConfig(space="s")
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
+        InversionConfig(precision="fp16")
 
 
 def test_dcgan_inverts_in_z_only():

@@ -7,10 +7,13 @@ from PIL import Image
 
 import latentcat.batches
 import latentcat.outputs
+from encoder.config import EncoderConfig
+from encoder.model import WPlusEncoder
 from generators import fingerprint
 from inversion.code import Code
+from latentcat.encoder_files import save_encoder
 from latentcat.generator_files import load_generator, save_generator
-from latentcat.latent_files import write_code
+from latentcat.latent_files import load_code, write_code
 from tests.conftest import disk_full_at, infer, infer_here, one_line, run_script, summary, tiny_generator
 
 
@@ -72,6 +75,27 @@ def test_bad_photos_are_reported_one_line_each_and_the_rest_inverted(gen, mixed_
     assert len(s["items"]) == 7  # every mode converted: RGBA, grey, palette, CMYK, 16-bit, webp, wide jpg
     assert "centre-cropped" in result.stdout and "converted from CMYK" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_precision_bf16_reaches_the_encoder_and_is_recorded(gen, photos, tmp_path):
+    """--precision bf16 reaches the encoder (with no steps, its codes are the encoder's: they differ from fp32's),
+    and the result stays close to fp32's."""
+    G = load_generator(gen)
+    encoder = tmp_path / "encoder.safetensors"
+    torch.manual_seed(0)
+    save_encoder(encoder, WPlusEncoder(EncoderConfig(resolution=16, num_ws=G.num_ws, w_dim=G.w_dim)), fingerprint(G))
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / precision
+        result = infer_here("invert", photos / "a.png", "--encoder", encoder, "--steps", "0", "--precision", precision,
+                            "--out", out, gen=gen)
+        assert result.returncode == 0, result.stderr
+        runs[precision] = summary(out)
+        runs[precision]["code"] = load_code(out / runs[precision]["items"][0]["outputs"]["latent"], G, fingerprint(G)).latent
+    fp32, bf16 = runs["fp32"], runs["bf16"]
+    assert bf16["settings"]["inversion"]["precision"] == "bf16" and bf16["errors"] == []
+    assert bf16["settings"]["init"] == "encoder" and not torch.equal(bf16["code"], fp32["code"])
+    assert abs(bf16["items"][0]["metrics"]["lpips"] - fp32["items"][0]["metrics"]["lpips"]) < 0.02
 
 
 def test_nothing_done_is_a_nonzero_exit(gen, tmp_path):

@@ -1,7 +1,9 @@
 """Generator tuning (PTI / Deep Generative Prior) on a tiny 16 px StyleGAN2: it fits the photo, one generator per
 photo stays that photo's, locked blocks stay put, the locality regulariser holds random renders, the loop reads the
-device only every few steps, and a tuned generator's file holds only its changes, rebuilds it bit for bit and
-refuses a wrong parent."""
+device only every few steps, bf16 fits as fp32 does, and a tuned generator's file holds only its changes, rebuilds
+it bit for bit and refuses a wrong parent."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -90,6 +92,14 @@ def test_tuning_reads_the_device_only_every_few_steps(G, targets, monkeypatch):
             locality_weight=1.0, stop_lpips=0.0)
         counts.append(reads.count)
     assert counts[1] - counts[0] <= 20 // HOST_READ_EVERY, counts
+
+
+def test_bf16_tuning_fits_as_fp32_does_and_keeps_fp32_weights(G, targets):
+    fp32 = run(G, targets)
+    bf16 = run(G, targets, dataclasses.replace(PIXEL_ONLY, precision="bf16"))
+    assert all(p.dtype == torch.float32 for p in bf16.generators[0].parameters())
+    assert not torch.equal(bf16.losses, fp32.losses)
+    torch.testing.assert_close(bf16.losses, fp32.losses, rtol=0.05, atol=0)
 
 
 def test_a_tuned_file_holds_the_changes_rebuilds_them_bit_for_bit_and_refuses_a_wrong_parent(G, targets, tmp_path):
