@@ -24,7 +24,10 @@ demo: install  # infer.py's defaults: the shipped generator and its encoder
 	$(PY) infer.py interpolate $(DEMO)/examples/photos/chelsea.png $(DEMO)/examples/photos/sample-a.png \
 	    --steps 30 --lr 0.02 --tune-generator 15 --frames 15 --no-progress --out $(DEMO)/interpolate
 	$(PY) infer.py draw $(DEMO)/examples/scribble.png --samples 4 --steps 50 --no-progress --out $(DEMO)/draw
-	@echo "demo results: $(DEMO)/{samples,compare,interpolate,draw} (grids, GIF, summary.json)"
+	$(PY) infer.py invert $(DEMO)/examples/photos/chelsea.png $(DEMO)/examples/photos/sample-a.png --steps 0 \
+	    --generator checkpoints/stylegan2-grumpy64.safetensors --encoder checkpoints/encoder-cat64.safetensors \
+	    --no-progress --out $(DEMO)/grumpify
+	@echo "demo results: $(DEMO)/{samples,compare,interpolate,draw,grumpify} (grids, GIF, summary.json)"
 
 studio: install  # the web page with the shipped models: open http://127.0.0.1:7860 (Ctrl+C stops it)
 	$(PY) infer.py studio

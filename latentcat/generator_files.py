@@ -42,24 +42,15 @@ def load_generator(path, device="cpu", log=print):
     return G.to(device).requires_grad_(False)
 
 
-def _metadata(path) -> dict[str, str]:
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return f.metadata() or {}
-    except Exception:  # not a safetensors file (a foreign .pkl/.pt), or unreadable: loading it says why
-        return {}
-
-
 def generator_parent(path) -> str | None:
     """The fingerprint of the generator the file at `path` was fine-tuned (`train.py generator --init-from`) or
     tuned (`invert --tune-generator`) from; None for any other file."""
-    meta = _metadata(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception:  # not a safetensors file (a foreign .pkl/.pt has no parent), or unreadable: loading says why
+        return None
     return meta.get("fine_tuned_from") or meta.get(PARENT)
-
-
-def stored_fingerprint(path) -> str | None:
-    """The fingerprint recorded in a latentcat generator file, read without loading its weights."""
-    return _metadata(path).get("fingerprint")
 
 
 def describe_generator(path, G) -> dict:

@@ -17,24 +17,22 @@ from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
 from latentcat.framing import FramingConfig
-from latentcat.generator_files import (describe_generator, generator_parent, load_generator, require_wplus,
-                                      stored_fingerprint)
+from latentcat.generator_files import describe_generator, generator_parent, load_generator, require_wplus
 from latentcat.inputs import Input
 from latentcat.latent_files import SUFFIX, load_code
 from latentcat.shards import Shards
 from latentcat.shipped import SHIPPED_ENCODER, SHIPPED_GENERATOR
 
+
 def encoder_for(generator: str, encoder: str | None) -> str | None:
-    """The encoder to use: the one asked for, else the shipped one with the shipped generator or a generator
-    fine-tuned or tuned from it (its w space descends from the shipped one's; for the shipped grumpy-cat
-    generator the encoder's start measures better than the mean's: checkpoints/README.md), else none."""
+    """The encoder to use: the one asked for, else the shipped one with the shipped generator (an encoder fits
+    one generator: for a generator fine-tuned from the shipped one, such as the grumpy cat's, its encoder's start
+    measured worse than the mean's, checkpoints/README.md, so it is used there only when asked for), else none."""
     if encoder:
         return encoder
-    if not SHIPPED_ENCODER.is_file():
-        return None
-    parent = generator_parent(generator)
-    shipped = Path(generator).resolve() == SHIPPED_GENERATOR.resolve()
-    return str(SHIPPED_ENCODER) if shipped or (parent and parent == stored_fingerprint(SHIPPED_GENERATOR)) else None
+    if Path(generator).resolve() == SHIPPED_GENERATOR.resolve() and SHIPPED_ENCODER.is_file():
+        return str(SHIPPED_ENCODER)
+    return None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from generators import fingerprint, sample_images, seeded_z
 from latentcat.checkpoints import load_tensors
 from latentcat.encoder_files import save_encoder
 from latentcat.gan_trainer import GANTrainer
-from latentcat.generator_files import load_generator, save_generator, stored_fingerprint
-from latentcat.session import encoder_for
-from latentcat.shipped import SHIPPED_ENCODER, SHIPPED_GENERATOR
+from latentcat.generator_files import load_generator, save_generator
 from tests.conftest import run_here, tiny_generator
 from tests.test_train_generator import run_config
 
@@ -100,10 +98,3 @@ def test_the_parents_encoder_starts_a_fine_tuned_generator(shapes_dir, tmp_path)
     assert load_tensors(tmp_path / "grumpy" / latent.name, "latent")[1]["generator_fingerprint"] == fingerprint(
         load_generator(fine))
 
-
-def test_a_descendant_of_the_shipped_generator_starts_from_the_shipped_encoder(tmp_path):
-    child, stranger = tmp_path / "child.safetensors", tmp_path / "stranger.safetensors"
-    save_generator(child, tiny_generator(), extra={"fine_tuned_from": stored_fingerprint(SHIPPED_GENERATOR)})
-    save_generator(stranger, tiny_generator(), extra={"fine_tuned_from": "0123456789abcdef"})
-    assert encoder_for(str(child), None) == str(SHIPPED_ENCODER)
-    assert encoder_for(str(stranger), None) is None and encoder_for(str(child), "mine.safetensors") == "mine.safetensors"
