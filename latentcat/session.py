@@ -1,6 +1,7 @@
 """A session: the loaded generator and everything the inversion jobs share (encoder, loss and metric networks,
 where each photo starts, batch and recording settings), built once from plain settings."""
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,7 @@ class Session:
     start: Start | None = None
     shards: Shards = Shards()  # the processes this run is split across (one, unless `accelerate launch`ed)
 
-    @property
+    @functools.cached_property
     def parent(self) -> str | None:
         """The generator this one was fine-tuned or tuned from, whose latents and encoder it takes."""
         return generator_parent(self.generator_path)
