@@ -64,7 +64,8 @@ class InvertTab:
                     f"PSNR {m['psnr']:.2f} dB · {time.perf_counter() - tic:.2f} s")
             details = {"state": state, "step": done, "steps": steps, "lpips": m["lpips"], "psnr": m["psnr"],
                        "seconds": time.perf_counter() - tic}
-            return shown(photo.image), shown(images[0].cpu()), text, details, files
+            # the photo was sent with the first update: sending it again rewrites the file being served
+            return gr.skip(), shown(images[0].cpu()), text, details, files
 
         with torch.no_grad():
             guess = run.start.codes(run, [photo], targets).to(device).render(G).cpu()
