@@ -187,11 +187,11 @@ def add_import(sub):
     p.add_argument("--out", required=True, metavar="OUT", help="output generator .safetensors")
 
 
-def model_config(args):
-    """The architecture asked for: --init-from's own (any other asked for is refused), else the preset's."""
+def model_config(args, init):
+    """The architecture asked for: the --init-from source's own (any other asked for is refused), else the
+    preset's."""
     asked = args.arch or args.preset or args.resolution or args.channel_max
-    if args.init_from:
-        init = read_init(args.init_from)
+    if init is not None:
         check_architecture(init, requested_config(args) if asked else None, args.init_from)
         return init.config
     return requested_config(args)
@@ -223,7 +223,8 @@ def cmd_prepare(args):
 
 
 def cmd_generator(args):
-    model = cli.user_facing(model_config, args)
+    init = read_init(args.init_from) if args.init_from else None  # read once: the trainer starts from it
+    model = cli.user_facing(model_config, args, init)
     arch = ARCH_TRAINING[model.arch]
     training = cli.user_facing(
         dataclasses.replace, arch, lr=arch.lr if args.lr is None else args.lr, r1_gamma=args.r1_gamma,
@@ -232,7 +233,7 @@ def cmd_generator(args):
     cfg = cli.user_facing(GANRunConfig, **run_fields(args), model=model, training=training,
                           sample_every=args.sample_every, channels_last=args.channels_last, init_from=args.init_from,
                           freeze_d=args.freeze_d, d_warmup=args.d_warmup)
-    GANTrainer(cfg, resume=args.resume).train()
+    GANTrainer(cfg, resume=args.resume, init=init).train()
 
 
 def cmd_encoder(args):

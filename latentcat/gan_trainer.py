@@ -38,14 +38,15 @@ class GANRunConfig(RunConfig):
 
 
 class GANTrainer(TrainingLoop):
-    def __init__(self, cfg: GANRunConfig, resume: bool = False, log=print):
+    def __init__(self, cfg: GANRunConfig, resume: bool = False, log=print, init: InitWeights | None = None):
+        """`init`: cfg.init_from's weights where the caller has read them already."""
         super().__init__(cfg, log)
         acc = self.accelerator
         self.G = build_generator(cfg.model).to(acc.device)
         self.D = build_discriminator(cfg.model).to(acc.device)
         if cfg.channels_last:
             self.G, self.D = (m.to(memory_format=torch.channels_last) for m in (self.G, self.D))
-        init = read_init(cfg.init_from) if cfg.init_from else None
+        init = init or (read_init(cfg.init_from) if cfg.init_from else None)
         if init is not None:
             self._start_from(init, log)
         self.parent = init.fingerprint if init is not None else None
