@@ -13,7 +13,7 @@ def streamed(work: Callable[[Callable[[object], None], Callable[[], bool]], Resu
     """Run `work(emit, stopped)` in a thread; yield what it emits and return what it returns.
 
     A reader that falls behind gets the newest update (older ones are dropped: a stale thumbnail is worth
-    nothing). Closing the generator (the page cancelled, the visitor left) makes `stopped()` true and waits for
+    nothing), and always the work's last one, even when the work ended before the reader came back. Closing the generator (the page cancelled, the visitor left) makes `stopped()` true and waits for
     the work to end, so no computation outlives its reader. The work's exception is raised here.
     """
     updates: queue.Queue = queue.Queue()
@@ -32,12 +32,14 @@ def streamed(work: Callable[[Callable[[object], None], Callable[[], bool]], Resu
     thread.start()
     try:
         while True:
-            item = updates.get()
-            while item is not _END and not updates.empty():
-                item = updates.get()
-            if item is _END:
+            waiting = [updates.get()]
+            while not updates.empty():
+                waiting.append(updates.get())
+            newest = [item for item in waiting if item is not _END]
+            if newest:
+                yield newest[-1]
+            if waiting[-1] is _END:
                 break
-            yield item
     finally:
         closed.set()
         thread.join()

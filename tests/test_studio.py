@@ -67,6 +67,21 @@ def test_a_stream_stops_its_work_when_its_reader_leaves():
     assert len(steps) == done
 
 
+def test_a_reader_that_falls_behind_gets_the_newest_update_and_always_the_last():
+    def work(emit, stopped):
+        for i in range(1, 6):
+            emit(i)
+        return "done"
+
+    updates = streamed(work)
+    seen = [next(updates)]
+    time.sleep(0.05)  # the work has ended: everything it emitted and its end are waiting
+    with pytest.raises(StopIteration) as end:
+        while True:
+            seen.append(next(updates))
+    assert seen[-1] == 5 and seen == sorted(seen) and end.value.value == "done"
+
+
 def strokes(folder, name: str, box: tuple, colour: tuple):
     """A transparent canvas with one opaque stroke (the editor's layer), as the page uploads it."""
     rgba = np.zeros((128, 128, 4), np.uint8)
