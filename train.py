@@ -82,6 +82,8 @@ def add_generator(sub):
     p.add_argument("--channel-max", type=cli.positive_int, help="StyleGAN2: override the preset's channel cap")
     p.add_argument("--lr", type=float, help=f"Adam learning rate (default: {t.lr} StyleGAN2, "
                                             f"{ARCH_TRAINING['dcgan'].lr} DCGAN)")
+    p.add_argument("--g-lr", type=float, help="the generator's own learning rate (default: --lr): lower lets a "
+                                              "fine-tune's fresh discriminator keep up")
     p.add_argument("--r1-gamma", type=float, help="R1 weight (default: 0.0002 * resolution^2 / batch)")
     p.add_argument("--r1-interval", type=int, default=t.r1_interval, help="lazy R1 every k steps; 0 disables R1")
     p.add_argument("--pl-weight", type=float, default=t.pl_weight, help="path-length regularisation weight (0: off)")
@@ -227,7 +229,7 @@ def cmd_generator(args):
     model = cli.user_facing(model_config, args, init)
     arch = ARCH_TRAINING[model.arch]
     training = cli.user_facing(
-        dataclasses.replace, arch, lr=arch.lr if args.lr is None else args.lr, r1_gamma=args.r1_gamma,
+        dataclasses.replace, arch, lr=arch.lr if args.lr is None else args.lr, g_lr=args.g_lr, r1_gamma=args.r1_gamma,
         r1_interval=args.r1_interval, pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
         ema_kimg=args.ema_kimg, augment=cli.user_facing(parse_policy, args.augment))
     cfg = cli.user_facing(GANRunConfig, **run_fields(args), model=model, training=training,

@@ -22,6 +22,7 @@ class GANTrainingConfig:
     """Optimisation hyperparameters shared by both architectures (StyleGAN2-only fields are ignored by DCGAN)."""
 
     lr: float = 0.0025
+    g_lr: float | None = None          # None: lr; lower for a fine-tune whose fresh D must keep up (TTUR)
     betas: tuple[float, float] = (0.0, 0.99)
     r1_gamma: float | None = None      # None: NVlabs' heuristic 0.0002 * R^2 / batch
     r1_interval: int = 16              # lazy R1 every k steps (0 disables R1)
@@ -34,8 +35,8 @@ class GANTrainingConfig:
     augment: tuple[str, ...] = field(default=("color", "translation", "cutout"))
 
     def __post_init__(self):
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr <= 0 or (self.g_lr is not None and self.g_lr <= 0):
+            raise ValueError(f"learning rates must be positive, got {self.lr} and {self.g_lr}")
         if not 0 <= self.style_mixing_prob <= 1:
             raise ValueError(f"style_mixing_prob must be in [0, 1], got {self.style_mixing_prob}")
         if self.r1_interval < 0 or self.pl_interval < 1:
@@ -50,10 +51,11 @@ class GANTrainingConfig:
             half_life = min(half_life, images_seen * self.ema_rampup)
         return 0.5 ** (images_per_step / max(half_life, 1e-8))
 
-    def adam_settings(self, reg_interval: int) -> dict:
+    def adam_settings(self, reg_interval: int, generator: bool = False) -> dict:
         """Adam lr and betas corrected for lazy regularisation (StyleGAN2 appendix B)."""
         ratio = reg_interval / (reg_interval + 1) if reg_interval > 0 else 1.0
-        return {"lr": self.lr * ratio, "betas": tuple(b ** ratio for b in self.betas)}
+        lr = self.g_lr if generator and self.g_lr is not None else self.lr
+        return {"lr": lr * ratio, "betas": tuple(b ** ratio for b in self.betas)}
 
 
 # Each family's optimiser settings: StyleGAN2's (NVlabs), and the course's DCGAN (Radford et al.'s Adam).

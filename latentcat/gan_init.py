@@ -36,8 +36,7 @@ def _from_run(path: Path) -> InitWeights:
         config = generator_config_from_dict(dict(meta["model"]))
     except (KeyError, ValueError, TypeError) as e:
         raise UserError(f"is not a generator training checkpoint ({e})", folder) from None
-    parts = {name: {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
-             for name in ("G", "D", "G_ema")}
+    parts = {name: train_state.module_state(tensors, name) for name in ("G", "D", "G_ema")}
     G_ema = load_weights(build_generator(config), parts["G_ema"], "its generator config", folder)
     load_weights(build_generator(config), parts["G"], "its generator config", folder)
     load_weights(build_discriminator(config), parts["D"], "its discriminator config", folder)

@@ -59,7 +59,8 @@ class GANTrainer(TrainingLoop):
         self.data = images.train.to(acc.device)
         self.num_train = images.train.shape[0]
         t = cfg.training
-        opt_g = torch.optim.Adam(self.G.parameters(), **t.adam_settings(t.pl_interval if t.pl_weight > 0 else 0))
+        opt_g = torch.optim.Adam(self.G.parameters(),
+                                 **t.adam_settings(t.pl_interval if t.pl_weight > 0 else 0, generator=True))
         frozen = {id(p) for p in self.frozen_d}
         opt_d = torch.optim.Adam([p for p in self.D.parameters() if id(p) not in frozen],
                                  **t.adam_settings(t.r1_interval))

@@ -96,6 +96,12 @@ def load_main_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, json.loads(metadata["state"])
 
 
+def module_state(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    """One module's state dict out of a checkpoint's tensors, which are stored as `<module>.<key>`."""
+    prefix = name + "."
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def load_rng(folder: Path, rank: int) -> None:
     path = folder / f"rng-{rank}.safetensors"
     if not path.is_file():

@@ -118,11 +118,10 @@ class TrainingLoop:
         self.check_resume(meta, folder)
         device = self.accelerator.device
         for name, module in self.modules().items():
-            prefix = name + "."
-            module.load_state_dict({k[len(prefix):]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)})
+            module.load_state_dict({k: v.to(device) for k, v in train_state.module_state(tensors, name).items()})
         for name, opt in self.optimizers().items():
             opt.load_state_dict(train_state.unflatten_optimizer(name, tensors, meta[name]))
-        self.load_objective_state({k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("objective.")})
+        self.load_objective_state(train_state.module_state(tensors, "objective"))
         self.step = int(meta["step"])
         train_state.load_rng(folder, self.accelerator.process_index)
         if self.accelerator.is_main_process:

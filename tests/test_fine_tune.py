@@ -5,6 +5,7 @@ import torch
 from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
 from generators import fingerprint, sample_images, seeded_z
+from generators.training import GANTrainingConfig
 from latentcat.checkpoints import load_tensors
 from latentcat.encoder_files import save_encoder
 from latentcat.gan_trainer import GANTrainer
@@ -98,3 +99,11 @@ def test_the_parents_encoder_starts_a_fine_tuned_generator(shapes_dir, tmp_path)
     assert load_tensors(tmp_path / "grumpy" / latent.name, "latent")[1]["generator_fingerprint"] == fingerprint(
         load_generator(fine))
 
+
+
+def test_the_generator_may_learn_slower_than_the_discriminator(shapes_dir, tmp_path):
+    training = GANTrainingConfig(g_lr=0.0002)
+    trainer = GANTrainer(run_config(shapes_dir, tmp_path, steps=1, training=training), **QUIET)
+    ratio = training.r1_interval / (training.r1_interval + 1)  # D's lr is corrected for lazy R1 (G has no PL)
+    assert trainer.opt_g.param_groups[0]["lr"] == 0.0002
+    assert trainer.opt_d.param_groups[0]["lr"] == training.lr * ratio

@@ -19,7 +19,8 @@ from tests.conftest import ROOT, run_script
 
 
 def run_config(data, out, steps, arch_preset="tiny", **kw):
-    training = GANTrainingConfig(**({"lr": 0.002, "betas": (0.5, 0.999)} if "dcgan" in arch_preset else {}))
+    training = kw.pop("training", None) or GANTrainingConfig(
+        **({"lr": 0.002, "betas": (0.5, 0.999)} if "dcgan" in arch_preset else {}))
     return GANRunConfig(data=str(data), out=str(out), model=g.preset(arch_preset), training=training, steps=steps,
                         batch_size=8, log_every=5, sample_every=1000, checkpoint_every=kw.pop("checkpoint_every", 1000),
                         **kw)
