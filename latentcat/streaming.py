@@ -13,8 +13,9 @@ def streamed(work: Callable[[Callable[[object], None], Callable[[], bool]], Resu
     """Run `work(emit, stopped)` in a thread; yield what it emits and return what it returns.
 
     A reader that falls behind gets the newest update (older ones are dropped: a stale thumbnail is worth
-    nothing), and always the work's last one, even when the work ended before the reader came back. Closing the generator (the page cancelled, the visitor left) makes `stopped()` true and waits for
-    the work to end, so no computation outlives its reader. The work's exception is raised here.
+    nothing), and always the work's last one, even when the work ended before the reader came back. Closing
+    the generator (the page cancelled, the visitor left) makes `stopped()` true and waits for the work to end,
+    so no computation outlives its reader. The work's exception is raised here.
     """
     updates: queue.Queue = queue.Queue()
     closed = threading.Event()

@@ -100,7 +100,6 @@ def test_the_parents_encoder_starts_a_fine_tuned_generator(shapes_dir, tmp_path)
         load_generator(fine))
 
 
-
 def test_the_generator_may_learn_slower_than_the_discriminator(shapes_dir, tmp_path):
     training = GANTrainingConfig(g_lr=0.0002)
     trainer = GANTrainer(run_config(shapes_dir, tmp_path, steps=1, training=training), **QUIET)
