@@ -22,7 +22,7 @@ from latentcat.datasets import read_folder, write_folder, write_pack
 from latentcat.encoder_trainer import EncoderRunConfig, EncoderTrainer
 from latentcat.fid import FEATURE_NETS
 from latentcat.gan_init import check_architecture, read_init
-from latentcat.gan_trainer import GANRunConfig, GANTrainer
+from latentcat.gan_trainer import DISCRIMINATORS, GANRunConfig, GANTrainer
 from latentcat.generator_files import load_generator, require_wplus, save_generator
 from latentcat.generator_report import PPL_NETWORKS
 from latentcat.jobs import evaluate, execute
@@ -85,7 +85,8 @@ def add_generator(sub):
     p.add_argument("--g-lr", type=float, help="the generator's own learning rate (default: --lr): lower lets a "
                                               "fine-tune's fresh discriminator keep up")
     p.add_argument("--r1-gamma", type=float, help="R1 weight (default: 0.0002 * resolution^2 / batch)")
-    p.add_argument("--r1-interval", type=int, default=t.r1_interval, help="lazy R1 every k steps; 0 disables R1")
+    p.add_argument("--r1-interval", type=int, help=f"lazy R1 every k steps; 0 disables R1 (default: {t.r1_interval}; "
+                                                   "0 with --discriminator projected, which needs none)")
     p.add_argument("--pl-weight", type=float, default=t.pl_weight, help="path-length regularisation weight (0: off)")
     p.add_argument("--style-mixing", type=float, default=t.style_mixing_prob,
                    help="style-mixing regularisation probability")
@@ -100,6 +101,12 @@ def add_generator(sub):
                    help="FreezeD: keep the discriminator's first K stages (64 px, 32 px, ...) as they start")
     p.add_argument("--d-warmup", type=int, default=d.d_warmup, metavar="STEPS",
                    help="train the discriminator alone for the first STEPS steps (for a fresh D with a trained G)")
+    p.add_argument("--discriminator", choices=DISCRIMINATORS, default=d.discriminator,
+                   help="own: the architecture's discriminator; projected: a frozen ImageNet EfficientNet-Lite0 "
+                        "(weights ship offline) with small trainable heads per scale (Projected GAN), which knows "
+                        "images from the start: for fine-tunes on a few hundred photos")
+    p.add_argument("--projected-input", type=cli.positive_int, default=d.projected_input, metavar="PX",
+                   help="the side at which the projected discriminator's trunk reads the images")
 
 
 def add_encoder(sub):
@@ -228,13 +235,16 @@ def cmd_generator(args):
     init = read_init(args.init_from) if args.init_from else None  # read once: the trainer starts from it
     model = cli.user_facing(model_config, args, init)
     arch = ARCH_TRAINING[model.arch]
+    r1_interval = args.r1_interval if args.r1_interval is not None else (
+        0 if args.discriminator == "projected" else arch.r1_interval)  # Projected GAN needs no R1
     training = cli.user_facing(
         dataclasses.replace, arch, lr=arch.lr if args.lr is None else args.lr, g_lr=args.g_lr, r1_gamma=args.r1_gamma,
-        r1_interval=args.r1_interval, pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
+        r1_interval=r1_interval, pl_weight=args.pl_weight, style_mixing_prob=args.style_mixing,
         ema_kimg=args.ema_kimg, augment=cli.user_facing(parse_policy, args.augment))
     cfg = cli.user_facing(GANRunConfig, **run_fields(args), model=model, training=training,
                           sample_every=args.sample_every, channels_last=args.channels_last, init_from=args.init_from,
-                          freeze_d=args.freeze_d, d_warmup=args.d_warmup)
+                          freeze_d=args.freeze_d, d_warmup=args.d_warmup, discriminator=args.discriminator,
+                          projected_input=args.projected_input)
     GANTrainer(cfg, resume=args.resume, init=init).train()
 
 

@@ -25,6 +25,7 @@ class InitWeights:
     G_ema: dict[str, torch.Tensor]
     D: dict[str, torch.Tensor] | None    # None: the source has no discriminator
     fingerprint: str                     # the source EMA generator's identity: the fine-tune's parent
+    discriminator: str = "own"           # which kind D is (GANRunConfig.discriminator)
 
 
 def _from_run(path: Path) -> InitWeights:
@@ -39,8 +40,10 @@ def _from_run(path: Path) -> InitWeights:
     parts = {name: train_state.module_state(tensors, name) for name in ("G", "D", "G_ema")}
     G_ema = load_weights(build_generator(config), parts["G_ema"], "its generator config", folder)
     load_weights(build_generator(config), parts["G"], "its generator config", folder)
-    load_weights(build_discriminator(config), parts["D"], "its discriminator config", folder)
-    return InitWeights(config, parts["G"], parts["G_ema"], parts["D"], fingerprint(G_ema))
+    kind = meta.get("discriminator", "own")
+    if kind == "own":  # a projected D is checked where one is built, with its trunk
+        load_weights(build_discriminator(config), parts["D"], "its discriminator config", folder)
+    return InitWeights(config, parts["G"], parts["G_ema"], parts["D"], fingerprint(G_ema), kind)
 
 
 def read_init(path) -> InitWeights:

@@ -11,14 +11,19 @@ import numpy as np
 import torch
 
 from generators import build_discriminator, build_generator, sample_images
+from generators.projected import ProjectedDiscriminator
 from generators.training import GANTrainingConfig, build_objective, make_ema, update_ema
 from latentcat import train_state
 from latentcat.datasets import load_images, sample_real
+from latentcat.effnet import EffNetLite0Trunk
+from latentcat.checkpoints import load_weights
 from latentcat.errors import UserError
 from latentcat.gan_init import InitWeights, read_init
 from latentcat.generator_files import save_generator
 from latentcat.images import image_grid, save_png
 from latentcat.training_loop import RunConfig, TrainingLoop
+
+DISCRIMINATORS = ("own", "projected")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,11 +35,20 @@ class GANRunConfig(RunConfig):
     init_from: str | None = None       # fine-tune: start from this generator file or run folder
     freeze_d: int = 0                  # FreezeD: D's first (highest-resolution) stages kept as they start
     d_warmup: int = 0                  # steps that train D alone first (a fresh D must learn before G follows it)
+    discriminator: str = "own"         # own: the architecture's D; projected: frozen EfficientNet-Lite0 + heads
+    projected_input: int = 128         # the side the projected D's trunk reads the images at
 
     def __post_init__(self):
         super().__post_init__()
         if self.freeze_d < 0 or self.d_warmup < 0:
             raise ValueError("freeze_d and d_warmup must be >= 0")
+        if self.discriminator not in DISCRIMINATORS:
+            raise ValueError(f"discriminator must be one of {', '.join(DISCRIMINATORS)}, got {self.discriminator!r}")
+        if self.discriminator == "projected" and self.freeze_d:
+            raise ValueError("--freeze-d applies to the architecture's own discriminator; the projected one's "
+                             "trunk is frozen already")
+        if not 32 <= self.projected_input <= 512:
+            raise ValueError(f"projected_input must be in [32, 512], got {self.projected_input}")
 
 
 class GANTrainer(TrainingLoop):
@@ -43,7 +57,7 @@ class GANTrainer(TrainingLoop):
         super().__init__(cfg, log)
         acc = self.accelerator
         self.G = build_generator(cfg.model).to(acc.device)
-        self.D = build_discriminator(cfg.model).to(acc.device)
+        self.D = self._build_discriminator().to(acc.device)
         if cfg.channels_last:
             self.G, self.D = (m.to(memory_format=torch.channels_last) for m in (self.G, self.D))
         init = init or (read_init(cfg.init_from) if cfg.init_from else None)
@@ -53,7 +67,7 @@ class GANTrainer(TrainingLoop):
         self.G_ema = make_ema(self.G)
         if init is not None:
             self.G_ema.load_state_dict(init.G_ema)
-        self.frozen_d = self._freeze_d(cfg.freeze_d)
+        self.frozen_d = self._freeze_d(cfg.freeze_d) + getattr(self.D, "frozen_parameters", list)()
         images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
                              log=log if acc.is_main_process else (lambda *_: None))
         self.data = images.train.to(acc.device)
@@ -70,20 +84,30 @@ class GANTrainer(TrainingLoop):
         self.start(resume, cfg.to_dict())
 
     # --- fine-tuning ----------------------------------------------------------------------
+    def _build_discriminator(self) -> torch.nn.Module:
+        if self.cfg.discriminator == "projected":
+            return ProjectedDiscriminator(EffNetLite0Trunk(self.cfg.projected_input))
+        return build_discriminator(self.cfg.model)
+
     def _start_from(self, init: InitWeights, log) -> None:
         """Load the source's weights into G, and into D where it has one."""
         path = self.cfg.init_from
         if init.config != self.cfg.model:
             raise UserError(f"is a {init.config} generator, but the run is configured as {self.cfg.model}", path)
         self.G.load_state_dict(init.G)
-        if init.D is not None:
-            self.D.load_state_dict(init.D)
+        same_d = init.D is not None and init.discriminator == self.cfg.discriminator
+        if same_d:
+            load_weights(self.D, init.D, f"the {self.cfg.discriminator} discriminator", path)
         if self.accelerator.is_main_process:
-            log(f"starting from {path} (generator {init.fingerprint}); "
-                + ("its discriminator too" if init.D is not None else "it holds no discriminator, so D starts fresh"))
+            log(f"starting from {path} (generator {init.fingerprint}); " + (
+                "its discriminator too" if same_d else "it holds no discriminator, so D starts fresh" if init.D is None
+                else f"its discriminator is a{'n' * (init.discriminator == 'own')} {init.discriminator} one, so "
+                     f"the {self.cfg.discriminator} D starts fresh"))
 
     def _freeze_d(self, stages: int) -> list[torch.nn.Parameter]:
         """FreezeD (Mo et al. 2020): D's first `stages` keep their starting weights."""
+        if stages == 0:
+            return []
         available = self.D.stages()
         if stages >= len(available):
             raise UserError(f"--freeze-d {stages} would freeze the whole discriminator: it has {len(available)} "
@@ -149,6 +173,15 @@ class GANTrainer(TrainingLoop):
         save_png(self.out / "samples" / f"step-{self.step:07d}.png", grid)
         writer = self.accelerator.get_tracker("tensorboard", unwrap=True)
         writer.add_image("samples/fixed_z", np.asarray(grid), self.step, dataformats="HWC")
+
+    def resume_meta(self) -> dict:
+        return {**super().resume_meta(), "discriminator": self.cfg.discriminator}
+
+    def check_resume(self, meta: dict, folder: Path) -> None:
+        super().check_resume(meta, folder)
+        if meta.get("discriminator", "own") != self.cfg.discriminator:
+            raise UserError(f"checkpoint was trained with the {meta.get('discriminator', 'own')} discriminator, "
+                            f"not the {self.cfg.discriminator} one asked for", folder)
 
     def modules(self) -> dict:
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}

@@ -67,14 +67,16 @@ def run_script(*args, env=None, check=True) -> subprocess.CompletedProcess:
     return result
 
 
-def run_here(script: str, *args) -> subprocess.CompletedProcess:
+def run_here(script: str, *args, check: bool = False) -> subprocess.CompletedProcess:
     """Run an entry point's main in this process, as `run_script` does in a new one (seconds faster: torch is
-    already imported); a traceback escapes as the exception it is."""
+    already imported); a traceback escapes as the exception it is. `check`: a non-zero exit fails the test."""
     from latentcat import cli
     main = importlib.import_module(Path(script).stem).main
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = cli.run(main, list(map(str, args)))
+    if check and code != 0:
+        raise AssertionError(f"{script} {args} failed ({code}):\n{stdout.getvalue()}\n{stderr.getvalue()}")
     return subprocess.CompletedProcess(script, code, stdout.getvalue(), stderr.getvalue())
 
 
@@ -171,8 +173,9 @@ FAST = ["--steps", "8", "--perceptual", "stlpips-alex", "--no-progress"]
 
 
 def infer(command, *args, gen, check=True):
-    """Run an infer.py subcommand with fast settings; flags in `args` come last, so they override them."""
-    return run_script("infer.py", command, "--generator", gen, *FAST, *args, check=check)
+    """Run an infer.py subcommand with fast settings, in this process (a new one costs seconds of imports; the
+    tests that start the real script call run_script); flags in `args` come last, so they override."""
+    return run_here("infer.py", command, "--generator", gen, *FAST, *args, check=check)
 
 
 def summary(out) -> dict:
@@ -180,7 +183,7 @@ def summary(out) -> dict:
 
 
 def infer_here(command, *args, gen):
-    """`infer` run in this process (see run_here), faster still: 2 steps, one perceptual network."""
+    """`infer` faster still: 2 steps, one perceptual network, and a failure returned, not raised."""
     return run_here("infer.py", command, "--generator", gen, *FAST, "--steps", "2", "--metric-net", "stlpips-alex",
                     *args)
 

@@ -5,7 +5,7 @@ from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
 from generators import fingerprint
 from latentcat.encoder_files import save_encoder
-from tests.conftest import run_script, tiny_generator
+from tests.conftest import run_here, tiny_generator
 
 METHODS = {"encoder": (0, 0), "encoder-1": (0, 0), "hybrid": (4, 0), "tuned": (2, 3), "baseline": (8, 0),
            "pti": (4, 3)}
@@ -18,11 +18,11 @@ def test_compare_writes_every_method_and_both_curve_axes(gen, shapes_dir, tmp_pa
     save_encoder(tmp_path / "enc.safetensors", encoder, fingerprint(G))
     images = sorted(shapes_dir.glob("*.png"))[:2]
     out = tmp_path / "cmp"
-    run_script("infer.py", "compare", *images, "--generator", gen, "--encoder", tmp_path / "enc.safetensors",
+    run_here("infer.py", "compare", *images, "--generator", gen, "--encoder", tmp_path / "enc.safetensors",
                "--methods", ",".join(METHODS), "--refine-steps", "4", "--tuned-refine-steps", "2",
                "--tune-generator", "3", "--baseline-steps", "8", "--pti-steps", "4", "--record-every", "2",
                "--drift-samples", "4", "--perceptual", "stlpips-alex", "--refine-lr", "0.02", "--no-progress",
-               "--out", out)
+               "--out", out, check=True)
     s = json.loads((out / "summary.json").read_text())
     assert set(s["methods"]) == set(METHODS)
     assert s["methods"]["hybrid"]["lr"] == 0.02 and s["methods"]["baseline"]["lr"] == 0.1

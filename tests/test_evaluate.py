@@ -1,6 +1,7 @@
 """Generator quality: the Fréchet distance, the offline EfficientNet-Lite0 features, the perceptual path length,
 and `train.py evaluate`."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from inversion.feature_networks import build_feature_network
 from latentcat.fid import FeatureStats, frechet_distance, load_feature_net, nearest_neighbours
 from latentcat.generator_files import save_generator
 from latentcat.generator_report import path_length
-from tests.conftest import run_script, tiny_generator
+from tests.conftest import run_here, tiny_generator
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
@@ -23,6 +24,18 @@ def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
     shifted = frechet_distance(FeatureStats.of(x), FeatureStats.of(x + 2.0))
     assert abs(same) < 1e-6
     assert shifted == pytest.approx(8 * 2.0 ** 2, rel=1e-3)  # only the means differ: |mu1 - mu2|^2
+
+
+def test_frechet_distance_agrees_with_pytorch_fid_also_for_sets_smaller_than_the_dimension():
+    from pytorch_fid.fid_score import calculate_frechet_distance
+    g = torch.Generator().manual_seed(2)
+    for n_a, n_b in ((300, 400), (20, 30)):  # 64 dimensions: full-rank, then singular covariances
+        a = FeatureStats.of(torch.rand(n_a, 64, generator=g, dtype=torch.float64))
+        b = FeatureStats.of(torch.rand(n_b, 64, generator=g, dtype=torch.float64) * 1.5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns of the singular case
+            reference = calculate_frechet_distance(a.mean, a.cov, b.mean, b.cov)
+        assert frechet_distance(a, b) == pytest.approx(reference, rel=1e-6)
 
 
 def test_nearest_neighbours_finds_an_exact_copy():
@@ -55,9 +68,9 @@ def test_evaluate_writes_labelled_metric_floor_and_neighbours(shapes_dir, tmp_pa
         save_generator(path, build_generator(config).eval())
         generators.append(path)
     out = tmp_path / "eval"
-    result = run_script("train.py", "evaluate", "--generator", *generators, "--real", shapes_dir,
+    result = run_here("train.py", "evaluate", "--generator", *generators, "--real", shapes_dir,
                         "--train-data", shapes_dir, "--samples", "24", "--neighbours", "4", "--ppl-samples", "8",
-                        "--out", out)
+                        "--out", out, check=True)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metric"] == "FID-EffNetLite0" and "FID-EffNetLite0" in result.stdout
     assert summary["counts"]["generated"] == 24 and summary["counts"]["test"] == 64

@@ -1,5 +1,7 @@
 """train.py generator --init-from: a fine-tune starts exactly from its parent, keeps FreezeD's stages and a
 warm-up's G as they were, names its parent, and refuses another architecture in one line."""
+import dataclasses
+
 import torch
 
 from encoder.config import EncoderConfig
@@ -106,3 +108,27 @@ def test_the_generator_may_learn_slower_than_the_discriminator(shapes_dir, tmp_p
     ratio = training.r1_interval / (training.r1_interval + 1)  # D's lr is corrected for lazy R1 (G has no PL)
     assert trainer.opt_g.param_groups[0]["lr"] == 0.0002
     assert trainer.opt_d.param_groups[0]["lr"] == training.lr * ratio
+
+
+def test_projected_discriminator_trains_its_heads_keeps_its_trunk_and_resumes(shapes_dir, tmp_path):
+    """Projected GAN: the ImageNet trunk and the random projections never change; the heads and G learn; a
+    resumed run rebuilds the same D; a resume with the other kind of D is refused."""
+    cfg = run_config(shapes_dir, tmp_path / "run", steps=2, init_from=str(parent_file(tmp_path)),
+                     discriminator="projected", projected_input=64, checkpoint_every=2,
+                     training=GANTrainingConfig(r1_interval=0))
+    trainer = GANTrainer(cfg, **QUIET)
+    frozen = {name: p.clone() for name, p in trainer.D.named_parameters() if not name.startswith("heads.")}
+    heads = {name: p.clone() for name, p in trainer.D.named_parameters() if name.startswith("heads.")}
+    G_before = [p.clone() for p in trainer.G.parameters()]
+    trainer.train()
+    now = dict(trainer.D.named_parameters())
+    assert frozen and all(torch.equal(now[name], p) for name, p in frozen.items()), "the trunk or a projection moved"
+    assert not all(torch.equal(now[name], p) for name, p in heads.items()), "the heads did not train"
+    assert not all(torch.equal(a, b) for a, b in zip(G_before, trainer.G.parameters())), "G did not train"
+    assert not trainer.D.trunk.training  # ImageNet BatchNorm statistics stay as shipped
+    resumed = GANTrainer(dataclasses.replace(cfg, steps=3), resume=True, **QUIET)
+    assert resumed.step == 2
+    assert all(torch.equal(resumed.D.state_dict()[k], v) for k, v in trainer.D.state_dict().items())
+    result = run_here("train.py", "generator", "--data", shapes_dir, "--preset", "tiny", "--steps", "3", "--resume",
+                      "--out", tmp_path / "run")
+    assert result.returncode == 1 and "trained with the projected discriminator" in result.stderr, result.stderr

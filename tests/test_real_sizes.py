@@ -9,14 +9,15 @@ from encoder.model import WPlusEncoder
 from generators import StyleGAN2Config, build_generator
 from inversion.feature_networks import build_feature_network
 from latentcat.generator_files import save_generator
-from tests.conftest import infer, run_script, summary
+from tests.conftest import infer, run_here, summary
 
 
 def test_a_1024_px_generator_samples_and_inverts(photos, tmp_path):
     torch.manual_seed(0)
     config = StyleGAN2Config(resolution=1024, z_dim=16, w_dim=16, mapping_layers=2, channel_base=2048, channel_max=8)
     save_generator(tmp_path / "big.safetensors", build_generator(config))
-    run_script("infer.py", "sample", "--generator", tmp_path / "big.safetensors", "--num", "1", "--out", tmp_path / "s")
+    run_here("infer.py", "sample", "--generator", tmp_path / "big.safetensors", "--num", "1", "--out", tmp_path / "s",
+             check=True)
     assert Image.open(tmp_path / "s" / "seed0000-0000.png").size == (1024, 1024)
     infer("invert", photos / "a.png", "--steps", "1", "--batch-size", "1", "--out", tmp_path / "i",
           gen=tmp_path / "big.safetensors")

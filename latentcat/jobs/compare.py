@@ -80,7 +80,8 @@ def method_summary(session, results: list[Inverted], run, samples: int) -> dict:
     summary["tune_steps"] = run.tuning.steps
     if results and run.tuning.steps:
         summary["tune_steps_taken"] = summarize([r.tune_steps for r in results])
-        summary["drift_lpips"] = summarize(drifts(session, results, samples))
+        if samples:
+            summary["drift_lpips"] = summarize(drifts(session, results, samples))
     if results and results[0].record:
         summary["curve"] = {key: [float(np.mean([r.record[key][i] for r in results]))
                                   for i in range(len(results[0].record["step"]))]
@@ -117,7 +118,9 @@ def run(session, paths: list[str], options: CompareOptions, out) -> Summary:
         results[method] = {r.input.index: r for r in done}
         summary.errors += [{**e, "method": method} for e in failed]
     common = sorted(set.intersection(*(set(r) for r in results.values())))
-    methods = {m: method_summary(session, [results[m][i] for i in common], planned[m], options.drift_samples)
+    # In a split run the main process alone writes: the others skip the drift renders and the figures.
+    drift_samples = options.drift_samples if out.writes else 0
+    methods = {m: method_summary(session, [results[m][i] for i in common], planned[m], drift_samples)
                for m in planned}
     summary.extra["methods"] = methods
     first = next(iter(results.values()))
@@ -130,7 +133,7 @@ def run(session, paths: list[str], options: CompareOptions, out) -> Summary:
         print(f"{m:9s} lpips {values['lpips'].get('mean', float('nan')):.4f}  psnr "
               f"{values['psnr'].get('mean', float('nan')):.2f}  {values['seconds_per_image'] or 0:.2f} s/image  "
               f"{values['steps']}+{values['tune_steps']} steps{drift}")
-    if common:
+    if common and out.writes:
         summary.extra["comparison"] = out.png("comparison.png", rows_grid(
             [[first[i].input.image] + [results[m][i].image for m in planned] for i in common]))
         summary.extra["curve"] = out.png("curve.png", curves_figure(methods, methods[next(iter(planned))]["lpips_net"]))

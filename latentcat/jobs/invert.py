@@ -72,6 +72,9 @@ def run(session, paths: list[str], options: InvertOptions, out) -> Summary:
     if items:
         summary.extra["metrics_mean"] = {k: summarize([item["metrics"][k] for item in summary.items])
                                          for k in ("mse", "psnr", "ssim", "lpips")}
+    if not out.writes:  # a split run's other processes: the main one draws the figures
+        return summary
+    if items:
         summary.extra["grid"] = out.png("grid.png", rows_grid([rows[i] for i in sorted(rows)]))
     for name, picture in (("loss.png", loss_curves(results)), ("metrics.png", metric_curves(results))):
         if picture is not None:  # this run's photos only: the losses of kept ones are not stored
