@@ -67,7 +67,8 @@ class GANTrainer(TrainingLoop):
         self.G_ema = make_ema(self.G)
         if init is not None:
             self.G_ema.load_state_dict(init.G_ema)
-        self.frozen_d = self._freeze_d(cfg.freeze_d) + getattr(self.D, "frozen_parameters", list)()
+        self.frozen_d = self._freeze_d(cfg.freeze_d) + (
+            self.D.frozen_parameters() if isinstance(self.D, ProjectedDiscriminator) else [])
         images = load_images(cfg.data, cfg.model.resolution, cfg.val_fraction,
                              log=log if acc.is_main_process else (lambda *_: None))
         self.data = images.train.to(acc.device)
