@@ -27,8 +27,9 @@ class ScaleHead(nn.Module):
         super().__init__()
         blocks = []
         while resolution > 4:
-            blocks.append(_down_block(channels, min(channels * 2, 512)))
-            channels, resolution = min(channels * 2, 512), resolution // 2
+            wider = min(channels * 2, 512)
+            blocks.append(_down_block(channels, wider))
+            channels, resolution = wider, resolution // 2
         self.blocks = nn.Sequential(*blocks)
         self.out = spectral_norm(nn.Conv2d(channels, 1, 1))
 
