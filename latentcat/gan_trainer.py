@@ -102,8 +102,8 @@ class GANTrainer(TrainingLoop):
         if self.accelerator.is_main_process:
             log(f"starting from {path} (generator {init.fingerprint}); " + (
                 "its discriminator too" if same_d else "it holds no discriminator, so D starts fresh" if init.D is None
-                else f"its discriminator is a{'n' * (init.discriminator == 'own')} {init.discriminator} one, so "
-                     f"the {self.cfg.discriminator} D starts fresh"))
+                else f"its discriminator is of the {init.discriminator} kind, so the {self.cfg.discriminator} D "
+                     "starts fresh"))
 
     def _freeze_d(self, stages: int) -> list[torch.nn.Parameter]:
         """FreezeD (Mo et al. 2020): D's first `stages` keep their starting weights."""
