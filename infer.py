@@ -96,8 +96,10 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
                    help="Adam: initial latent noise in units of the w spread (NVlabs uses 0.05)")
     g.add_argument("--latent-noise-ramp", type=float, default=OPTIMIZER.latent_noise_ramp,
                    help="Adam: fraction of steps the noise lasts")
-    g.add_argument("--batch-size", type=cli.positive_int, default=SESSION.batch_size,
-                   help="images optimised together (LBFGS couples a batch: use 1 for independent results)")
+    g.add_argument("--batch-size", type=cli.positive_int_or_auto, default=SESSION.batch_size,
+                   help="images optimised together (LBFGS couples a batch: use 1 for independent results); auto: "
+                        "on a GPU the largest batch that fits its free memory, measured on one probe step (8 on a "
+                        "CPU)")
     g.add_argument("--precision", choices=PRECISIONS, default=INVERSION.precision,
                    help="bf16: the generator, the loss network and the encoder compute in bfloat16 (autocast), for "
                         "GPUs with bf16 units (CPUs without them run it far slower); latents, optimiser state, loss "
@@ -123,6 +125,8 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
                    help="PTI's locality regulariser: renders between the code and random samples must not change")
     g.add_argument("--locality-reach", type=float, default=TUNING.locality_reach,
                    help="where those renders lie between the code (0) and a random sample (1)")
+    g.add_argument("--locality-samples", type=cli.positive_int, default=TUNING.locality_samples,
+                   help="random codes the regulariser renders per photo and step (more: steadier, slower)")
     g.add_argument("--tune-per", choices=TUNE_PER, default=defaults.get("tune_per", TUNING.per),
                    help="one tuned generator per photo, or one for the whole batch")
     g.add_argument("--tune-stop", type=float, metavar="LPIPS",
@@ -171,6 +175,7 @@ def session_settings(args) -> SessionSettings:
                              rampdown=args.tune_rampdown, from_resolution=args.tune_layers,
                              schedule=args.tune_schedule, tune_latent=args.tune_latent, latent_lr=args.tune_latent_lr,
                              locality_weight=args.locality_weight, locality_reach=args.locality_reach,
+                             locality_samples=args.locality_samples,
                              per=args.tune_per, stop_lpips=args.tune_stop)
     return SessionSettings(
         generator=args.generator, device=args.device, encoder=args.encoder,
@@ -290,7 +295,8 @@ def add_compare(sub):
     p.add_argument("--baseline-steps", type=int, default=O.baseline_steps, help="baseline: latent steps from the mean")
     p.add_argument("--pti-steps", type=int, default=O.pti_steps, help="pti: latent steps from the mean before tuning")
     p.add_argument("--drift-samples", type=int, default=O.drift_samples,
-                   help="tuned methods: random samples rendered by the parent and each tuned generator")
+                   help="tuned methods: random samples rendered by the parent and each tuned generator (0: not "
+                        "measured)")
     add_framing(p, paste_back=False)
     add_inversion(p, compare.DEFAULTS, own_starts=True)
     add_encoder_flag(p)

@@ -3,13 +3,15 @@
     python bench/invert_speed.py --out bench/results     # CPU, or the GPU if there is one
 Measures the latent step with Adam at batch 1 and 16 and with LBFGS at batch 1 (on a GPU: both at 1, 16, 64
 and 256), and the tuning step (Adam on the generator's weights, one generator per photo) at batch 1 (and 16 on
-a GPU), with peak memory, FLOPs per image-step and the fraction of the device's fp32 matmul peak each reaches.
+a GPU), with peak memory (on a GPU also the memory a photo costs, what `--batch-size auto` fills it
+with), FLOPs per image-step and the fraction of the device's fp32 matmul peak each reaches.
 (LBFGS at batch 16 would double a CPU run and no target reads it.)
 Targets: CPU batch 1 >= 4 steps/s; the CPU latent step at >= 60% of the matmul peak (best batch); GPU >= 5,000
 image-steps/s (best batch) and <= 8 ms per batch-1 step.
 Results go to OUT/invert_speed-<device>.json; nothing here is a test.
 """
 import argparse
+import functools
 import json
 import resource
 import sys
@@ -24,6 +26,7 @@ from bench.timing import machine  # noqa: E402
 from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network  # noqa: E402
 from inversion.invert import InversionConfig, invert  # noqa: E402
 from inversion.latents import initial_code  # noqa: E402
+from inversion.memory import cuda_peak, memory_per_photo, probe_step  # noqa: E402
 from inversion.optimize import OptimizerConfig  # noqa: E402
 from inversion.tuning import TuningConfig, tune  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
@@ -67,6 +70,13 @@ def step_rate(G, network, task: str, optimizer: str, batch: int, device, seconds
             "peak_memory_mb": peak_memory_mb(device)}
 
 
+def step_memory(G, network, task: str, device) -> dict:
+    """GPU memory a latent (or tuning) step costs once and per photo: what `--batch-size auto` fills a GPU with."""
+    step = probe_step(G, InversionConfig(space="w+"), TuningConfig(steps=1 if task == "tune" else 0), network)
+    fixed, per_photo = memory_per_photo(step, functools.partial(cuda_peak, device))
+    return {"task": task, "fixed_mb": fixed / 2 ** 20, "per_photo_mb": per_photo / 2 ** 20}
+
+
 def target(value: float, goal: str, met: bool, **about) -> dict:
     return {**about, "value": value, "target": goal, "met": met}
 
@@ -100,6 +110,9 @@ def main():
         results["runs"].append(step_rate(G, network, task, optimizer, batch, device, args.seconds))
         print(json.dumps(results["runs"][-1]))
     adam = {r["batch"]: r for r in results["runs"] if r["task"] == "invert" and r["optimizer"] == "adam"}
+    results["memory"] = ([step_memory(G, network, task, device) for task in ("invert", "tune")] if gpu else
+                         "not measured on a CPU: torch keeps no allocator statistics for it (and its speed, not its "
+                         "memory, limits the batch)")
     if gpu:
         best = max(adam.values(), key=lambda r: r["image_steps_per_s"])
         rate, batch1 = best["image_steps_per_s"], adam[1]["seconds_per_step"] * 1e3

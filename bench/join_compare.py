@@ -3,7 +3,10 @@
 The 1,000-step baseline on the 200 test cats was measured once on a GPU (bench/results/compare-afhq200.json);
 a later run on a CPU measures new methods on a subset of the same photos. Photos are matched by file name, every
 method is restricted to the photos all runs share, and the means and medians are recomputed from the per-image
-metrics; the table is printed in the README's format.
+metrics; the table is printed in the README's format. Each method keeps its run's mean curve (over that run's
+photos, which are the shared ones when the runs cover the same photos) and, for tuned methods, the drift of
+random samples' renders (over the shared photos where each photo's drift was recorded). `--figure` draws every
+method's LPIPS against steps on one axis (seconds are left out: runs on different machines share no clock).
 
     python bench/join_compare.py bench/results/compare-afhq200.json runs/compare-test16/summary.json \
         --out bench/results/compare-test16.json
@@ -16,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inversion.metrics import summarize  # noqa: E402
+from latentcat.figures import curves  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
 from latentcat.jobs.compare import METRICS  # noqa: E402
 
@@ -34,11 +38,14 @@ def join(summaries: list[dict]) -> dict:
     for summary, run in zip(summaries, runs):
         for method in summary["methods"]:
             rows = [run[name][method] for name in shared]
-            methods[method] = {key: summarize([r[key] for r in rows]) for key in (*METRICS, "seconds")}
+            methods[method] = {key: summarize([r[key] for r in rows]) for key in (*METRICS, "seconds", "drift_lpips")
+                               if rows and key in rows[0]}
             methods[method].update(lpips_net=rows[0]["lpips_net"] if rows else None,
                                    steps=summary["methods"][method]["steps"],
                                    tune_steps=summary["methods"][method].get("tune_steps", 0),
-                                   run=summary.get("argv") or summary.get("command"))
+                                   run=summary.get("argv") or summary.get("command"),
+                                   **{key: summary["methods"][method][key] for key in ("curve", "drift_lpips")
+                                      if key in summary["methods"][method] and key not in methods[method]})
     return {"photos": shared, "methods": methods}
 
 
@@ -46,15 +53,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("summaries", nargs="+", help="compare summary.json files (a later one's methods win)")
     parser.add_argument("--out", required=True, help="joined JSON")
+    parser.add_argument("--figure", help="PNG of every method's LPIPS against steps")
     args = parser.parse_args()
     joined = join([json.loads(Path(p).read_text()) for p in args.summaries])
     write_json(args.out, joined)
+    if args.figure:
+        series = {m: (v["curve"]["step"], v["curve"]["lpips"]) if "curve" in v else ([0], [v["lpips"]["mean"]])
+                  for m, v in joined["methods"].items()}
+        net = next(iter(joined["methods"].values()))["lpips_net"]
+        curves(series, "steps (latent + tuning)", f"LPIPS ({net})", f"{len(joined['photos'])} photos").save(
+            args.figure)
     print(f"{len(joined['photos'])} photos in every run")
-    print("| method | steps + tuning steps | MSE | PSNR dB | SSIM | LPIPS | s / image |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| method | steps + tuning steps | MSE | PSNR dB | SSIM | LPIPS mean (median) | s / image | drift |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for method, m in joined["methods"].items():
         print(f"| {method} | {m['steps']} + {m['tune_steps']} | {m['mse']['mean']:.4f} | {m['psnr']['mean']:.2f} | "
-              f"{m['ssim']['mean']:.3f} | {m['lpips']['mean']:.3f} | {m['seconds']['mean']:.2f} |")
+              f"{m['ssim']['mean']:.3f} | {m['lpips']['mean']:.3f} ({m['lpips']['median']:.3f}) | "
+              f"{m['seconds']['mean']:.2f} | {m['drift_lpips']['mean']:.3f} |" if "drift_lpips" in m else
+              f"{m['seconds']['mean']:.2f} | |")
 
 
 if __name__ == "__main__":

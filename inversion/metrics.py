@@ -41,10 +41,11 @@ def reconstruction_metrics(images: torch.Tensor, targets: torch.Tensor, network:
 
 
 @torch.no_grad()
-def render_drift(parent, tuned, z: torch.Tensor, network: FeatureNetwork) -> float:
-    """Mean LPIPS between what a generator and its tuned copy render for the same prior samples z: how much
-    tuning on a photo changed the generator away from it (PTI's locality; 0 for an untouched generator)."""
-    return float(PerceptualLoss(network)(tuned.sample(z), parent.sample(z)).mean())
+def render_drift(parent_renders: torch.Tensor, tuned, z: torch.Tensor, network: FeatureNetwork) -> float:
+    """Mean LPIPS between the parent generator's renders of prior samples z (rendered once, for every tuned copy)
+    and what a tuned copy renders for them: how much tuning on a photo changed the generator away from it (PTI's
+    locality; 0 for an untouched generator)."""
+    return float(PerceptualLoss(network)(tuned.sample(z), parent_renders).mean())
 
 
 @torch.no_grad()

@@ -44,6 +44,7 @@ class TuningConfig:
     latent_lr: float = 0.01
     locality_weight: float = 0.0     # PTI's regulariser: renders between the pivot and random codes stay put
     locality_reach: float = 0.5      # how far toward a random sample those codes lie (0: the pivot, 1: it)
+    locality_samples: int = 1        # random codes drawn per photo and step (more: a steadier regulariser)
     per: str = "photo"               # photo: one generator per photo; batch: one for the batch
     stop_lpips: float | None = None  # a row stops once its perceptual loss is below this (PTI: 0.06)
 
@@ -58,6 +59,8 @@ class TuningConfig:
             raise ValueError(f"--tune-per must be one of {', '.join(TUNE_PER)}, got {self.per!r}")
         if not self.locality_weight >= 0 or not 0 <= self.locality_reach <= 1:
             raise ValueError("the locality weight must be >= 0 and its reach in [0, 1]")
+        if self.locality_samples < 1:
+            raise ValueError(f"locality samples must be >= 1, got {self.locality_samples}")
         if self.stop_lpips is not None and not self.stop_lpips >= 0:
             raise ValueError(f"the early-stop threshold must be >= 0, got {self.stop_lpips}")
 
@@ -164,15 +167,18 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
         return total
 
     def locality(w: dict) -> torch.Tensor:
-        """Per row: how much the tuned weights change the render of a code between the pivot and a random
-        sample (PTI), against the parent's render."""
+        """Per row: how much the tuned weights change the renders of codes between the pivot and random
+        samples (PTI), against the parent's renders, averaged over the row's samples."""
+        k = tuning.locality_samples
         pivots = latent.detach()[:, :1]
-        z = torch.randn(rows, G.z_dim, generator=generator, device=device)
-        near = torch.lerp(pivots, G.latent_from_z(z, space)[:, None], tuning.locality_reach)
+        z = torch.randn(rows * k, G.z_dim, generator=generator, device=device)
+        samples = G.latent_from_z(z, space).reshape(rows, k, *pivots.shape[2:])
+        near = torch.lerp(pivots, samples, tuning.locality_reach)
         with torch.no_grad():
             before = in_precision(config.precision, device, G.render, G.codes(near.flatten(0, 1), space))
         after = in_precision(config.precision, device, render_rows, w, near, None)
-        return locality_loss(after, before, config.weights, loss.pixel, loss.perceptual, config.precision)
+        terms = locality_loss(after, before, config.weights, loss.pixel, loss.perceptual, config.precision)
+        return terms.reshape(rows, k).mean(dim=1)
 
     def finished() -> torch.Tensor:
         perceptual = state["terms"].get("perceptual")
@@ -199,7 +205,8 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
             params = dict(tuned.named_parameters())
             for name, change in changes.items():
                 params[name].copy_(parent[name] + change[row].float())
-            tuned.tuned = Tuned(parent_fingerprint, {name: change[row].cpu() for name, change in changes.items()
+            tuned.tuned = Tuned(parent_fingerprint, {name: change[row].to("cpu", copy=True)  # its own row alone
+                                                      for name, change in changes.items()
                                                       if change[row].any()})
         final = {name: torch.stack([dict(t.named_parameters())[name] for t in generators]) for name in weights}
         images = render_rows(final, latent, noise)

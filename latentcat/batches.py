@@ -88,12 +88,15 @@ class StepHook:
             self.record(done, images)
 
 
-def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
+def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None,
+                   after_batch: Callable[[list[Inverted]], None] | None = None
                    ) -> Iterator[tuple[list[Inverted], list[dict]]]:
     """Invert the photo inputs in batches of session.batch_size; yields (done, errors) after each batch (of every
     process, in order, where the run is split across processes: `latentcat.shards`).
     Photos the start cannot serve and images whose optimisation failed become error entries.
-    on_step(step, render) and stop() are `invert`'s, for each batch (a page streams and cancels with them)."""
+    on_step(step, render) and stop() are `invert`'s, for each batch (a page streams and cancels with them).
+    after_batch(done) runs in the process that inverted the batch, before the exchange: a job measures there
+    what needs the batch's tuned generators, and may let them go."""
     photos, errors = [], []
     for inp in inputs:
         if inp.image is None:
@@ -107,6 +110,8 @@ def invert_batches(session, inputs: list[Input], out: OutputFolder | None = None
     batches = [photos[first:first + session.batch_size] for first in range(0, len(photos), session.batch_size)]
     for batch in session.shards.mine(batches):
         outcome = invert_batch(session, batch, out, on_step, stop) if batch else ([], [])
+        if after_batch is not None:
+            after_batch(outcome[0])
         yield from session.shards.exchange(outcome)
 
 
@@ -155,11 +160,11 @@ def invert_batch(session, batch: list[Input], out: OutputFolder | None, on_step=
     return done, failed
 
 
-def invert_all(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None
-               ) -> tuple[list[Inverted], list[dict]]:
+def invert_all(session, inputs: list[Input], out: OutputFolder | None = None, on_step=None, stop=None,
+               after_batch=None) -> tuple[list[Inverted], list[dict]]:
     """Every batch's results together (for jobs that use them all at the end)."""
     done, errors = [], []
-    for batch_done, batch_errors in invert_batches(session, inputs, out, on_step, stop):
+    for batch_done, batch_errors in invert_batches(session, inputs, out, on_step, stop, after_batch):
         done += batch_done
         errors += batch_errors
     return done, errors

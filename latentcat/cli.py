@@ -39,6 +39,15 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_int_or_auto(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or auto, got {text}") from None
+
+
 def layer_list(text: str) -> tuple[int, ...]:
     """w+ layers as the user writes them: 0-3, or 0,2,5-7."""
     layers = []

@@ -14,6 +14,7 @@ from inversion.invert import InversionConfig
 from inversion.latents import INITS, initial_code
 from inversion.precision import in_precision
 from inversion.tuning import TuningConfig
+from latentcat.auto_batch import auto_batch_size
 from latentcat.checkpoints import read_state_dict
 from latentcat.encoder_files import load_encoder
 from latentcat.errors import UserError, user_facing
@@ -53,7 +54,7 @@ class SessionSettings:
     vgg_weights: str | None = None
     alexnet_weights: str | None = None
     metric_net: str | None = None         # None: a network other than the loss's
-    batch_size: int = 8
+    batch_size: int | str = 8             # or "auto": resolved when the session opens (latentcat.auto_batch)
     save_every: int = 0
     record_every: int = 0
     progress: bool = True
@@ -227,4 +228,7 @@ def open_session(settings: SessionSettings, shards: Shards = Shards()) -> Sessio
     metric = settings.metric_net or metric_backbone_for(settings.perceptual if session.network else None)
     session.metric_network = build_network(metric, None, settings, device)
     session.start = read_start(session, init)
+    if settings.batch_size == "auto":  # every process of a split run must cut the same batches: the smallest wins
+        size = min(shards.exchange(auto_batch_size(session)))
+        session.settings = dataclasses.replace(settings, batch_size=size)
     return session

@@ -1,6 +1,8 @@
 """infer.py compare: every method, metric and curve (against steps and against seconds) in the summary."""
 import json
 
+import pytest
+
 from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
 from generators import fingerprint
@@ -39,4 +41,9 @@ def test_compare_writes_every_method_and_both_curve_axes(gen, shapes_dir, tmp_pa
             assert len(m["curve"]["seconds"]) == len(m["curve"]["step"]) == len(m["curve"]["psnr"])
             assert m["curve"]["seconds"] == sorted(m["curve"]["seconds"])
     assert len(s["items"]) == 2 and set(s["items"][0]["metrics"]) == set(METHODS)
+    for name, (_, tune_steps) in METHODS.items():  # each photo's drift, measured where it was tuned
+        drifts = [item["metrics"][name].get("drift_lpips") for item in s["items"]]
+        assert all(d is not None and d >= 0 for d in drifts) if tune_steps else drifts == [None, None]
+        if tune_steps:
+            assert s["methods"][name]["drift_lpips"]["mean"] == pytest.approx(sum(drifts) / 2)
     assert (out / "comparison.png").is_file() and (out / "curve.png").is_file()

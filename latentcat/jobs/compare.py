@@ -11,6 +11,7 @@ quality. Curves share one axis in steps and one in seconds, since a tuning step 
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from generators import seeded_z
 from inversion.metrics import render_drift, summarize
@@ -62,17 +63,28 @@ def runs(session, o: CompareOptions) -> dict:
     return {m: every[m]() for m in o.methods}
 
 
-def drifts(session, results: list[Inverted], samples: int) -> list[float]:
-    """Per photo: how far its tuned generator renders random samples from the parent's renders (LPIPS)."""
+def measure_drift(session, samples: int):
+    """after_batch for a tuned method: each photo's drift_lpips metric (how far its tuned generator renders
+    random samples from the parent's renders), measured in the process that tuned it; then its generator goes
+    (200 photos' generators would fill a machine's memory, and compare writes no generator files)."""
     z = seeded_z(session.G.z_dim, samples, seed=12345).to(session.device)
-    measured = {}
-    for r in results:
-        if id(r.generator) not in measured:
-            measured[id(r.generator)] = render_drift(session.G, r.generator, z, session.metric_network)
-    return [measured[id(r.generator)] for r in results]
+    with torch.no_grad():
+        parent_renders = session.G.sample(z) if samples else None
+
+    def measure(done: list[Inverted]):
+        measured = {}
+        for r in done:
+            if r.generator is None or not samples:
+                continue
+            if id(r.generator) not in measured:
+                measured[id(r.generator)] = render_drift(parent_renders, r.generator, z, session.metric_network)
+            r.metrics["drift_lpips"] = measured[id(r.generator)]
+        for r in done:
+            r.generator = None
+    return measure
 
 
-def method_summary(session, results: list[Inverted], run, samples: int) -> dict:
+def method_summary(results: list[Inverted], run) -> dict:
     summary = {key: summarize([r.metrics[key] for r in results]) for key in METRICS}
     summary["lpips_net"] = results[0].metrics["lpips_net"] if results else None
     summary["seconds_per_image"] = float(np.mean([r.seconds for r in results])) if results else None
@@ -80,8 +92,8 @@ def method_summary(session, results: list[Inverted], run, samples: int) -> dict:
     summary["tune_steps"] = run.tuning.steps
     if results and run.tuning.steps:
         summary["tune_steps_taken"] = summarize([r.tune_steps for r in results])
-        if samples:
-            summary["drift_lpips"] = summarize(drifts(session, results, samples))
+        if "drift_lpips" in results[0].metrics:
+            summary["drift_lpips"] = summarize([r.metrics["drift_lpips"] for r in results])
     if results and results[0].record:
         summary["curve"] = {key: [float(np.mean([r.record[key][i] for r in results]))
                                   for i in range(len(results[0].record["step"]))]
@@ -114,14 +126,12 @@ def run(session, paths: list[str], options: CompareOptions, out) -> Summary:
     for method, method_session in planned.items():
         print(f"{method}: {method_session.config.optimizer.steps} latent steps from the {method_session.start.init} "
               f"start, {method_session.tuning.steps} tuning steps")
-        done, failed = invert_all(method_session, inputs)
+        drift = measure_drift(session, options.drift_samples) if method_session.tuning.steps else None
+        done, failed = invert_all(method_session, inputs, after_batch=drift)
         results[method] = {r.input.index: r for r in done}
         summary.errors += [{**e, "method": method} for e in failed]
     common = sorted(set.intersection(*(set(r) for r in results.values())))
-    # In a split run the main process alone writes: the others skip the drift renders and the figures.
-    drift_samples = options.drift_samples if out.writes else 0
-    methods = {m: method_summary(session, [results[m][i] for i in common], planned[m], drift_samples)
-               for m in planned}
+    methods = {m: method_summary([results[m][i] for i in common], planned[m]) for m in planned}
     summary.extra["methods"] = methods
     first = next(iter(results.values()))
     summary.items = [{"input": first[i].input.path,
