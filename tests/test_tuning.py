@@ -49,6 +49,8 @@ def test_tuning_fits_each_photo_and_one_photo_never_moves_another_photos_generat
     first = torch.tensor(both.log.losses[0])
     assert torch.all(both.losses < 0.7 * first), (first, both.losses)
     assert both.rows == [0, 1] and len(set(both.fingerprints)) == 2 and fingerprint(G) not in both.fingerprints
+    for tuned in both.generators:  # each holds its own change, not a view of the whole batch's (memory, pickling)
+        assert all(c.untyped_storage().nbytes() == c.numel() * c.element_size() for c in tuned.tuned.changes.values())
     alone = run(G, targets[1:])
     for name, value in alone.generators[0].named_parameters():  # photo 0 in the batch changed nothing of photo 1's
         torch.testing.assert_close(value, dict(both.generators[1].named_parameters())[name], atol=2e-4, rtol=1e-3)
