@@ -1,15 +1,15 @@
 """Join `infer.py compare` runs that measured different methods on overlapping photos into one table.
 
 The 1,000-step baseline on the 200 test cats was measured once on a GPU (bench/results/compare-afhq200.json);
-a later run on a CPU measures new methods on a subset of the same photos. Photos are matched by file name, every
-method is restricted to the photos all runs share, and the means and medians are recomputed from the per-image
-metrics; the table is printed in the README's format. Each method keeps its run's mean curve (over that run's
-photos, which are the shared ones when the runs cover the same photos) and, for tuned methods, the drift of
+a later run on a CPU measures new methods on the same photos (or a subset). Photos are matched by file name
+(less its extension), every method is restricted to the photos all runs share, and the means and medians are
+recomputed from the per-image metrics; the table is printed in the README's format. Each method keeps its run's
+mean curve (over that run's photos, which are the shared ones when the runs cover the same photos) and, for tuned methods, the drift of
 random samples' renders (over the shared photos where each photo's drift was recorded). `--figure` draws every
 method's LPIPS against steps on one axis (seconds are left out: runs on different machines share no clock).
 
-    python bench/join_compare.py bench/results/compare-afhq200.json runs/compare-test16/summary.json \
-        --out bench/results/compare-test16.json
+    python bench/join_compare.py bench/results/compare-afhq200.json compare-test200/summary.json \
+        --out bench/results/compare-test200.json --figure bench/results/compare-test200-curve.png
 """
 import argparse
 import json
@@ -25,8 +25,9 @@ from latentcat.jobs.compare import METRICS  # noqa: E402
 
 
 def per_photo(summary: dict) -> dict[str, dict]:
-    """Photo file name -> {method: {metrics..., seconds}}."""
-    return {Path(item["input"]).name: {m: {**values, "seconds": item["seconds"][m]}
+    """Photo name (without its extension: one run may read PNG copies of another's JPEGs) -> {method: {metrics...,
+    seconds}}."""
+    return {Path(item["input"]).stem: {m: {**values, "seconds": item["seconds"][m]}
                                        for m, values in item["metrics"].items()}
             for item in summary["items"]}
 
@@ -67,10 +68,10 @@ def main():
     print("| method | steps + tuning steps | MSE | PSNR dB | SSIM | LPIPS mean (median) | s / image | drift |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for method, m in joined["methods"].items():
+        drift = f"{m['drift_lpips']['mean']:.3f}" if "drift_lpips" in m else ""
         print(f"| {method} | {m['steps']} + {m['tune_steps']} | {m['mse']['mean']:.4f} | {m['psnr']['mean']:.2f} | "
               f"{m['ssim']['mean']:.3f} | {m['lpips']['mean']:.3f} ({m['lpips']['median']:.3f}) | "
-              f"{m['seconds']['mean']:.2f} | {m['drift_lpips']['mean']:.3f} |" if "drift_lpips" in m else
-              f"{m['seconds']['mean']:.2f} | |")
+              f"{m['seconds']['mean']:.2f} | {drift} |")
 
 
 if __name__ == "__main__":
