@@ -4,9 +4,10 @@ The 1,000-step baseline on the 200 test cats was measured once on a GPU (bench/r
 a later run on a CPU measures new methods on the same photos (or a subset). Photos are matched by file name
 (less its extension), every method is restricted to the photos all runs share, and the means and medians are
 recomputed from the per-image metrics; the table is printed in the README's format. Each method keeps its run's
-mean curve (over that run's photos, which are the shared ones when the runs cover the same photos) and, for tuned methods, the drift of
-random samples' renders (over the shared photos where each photo's drift was recorded). `--figure` draws every
-method's LPIPS against steps on one axis (seconds are left out: runs on different machines share no clock).
+mean curve (over that run's photos, which are the shared ones when the runs cover the same photos) and, for
+tuned methods, the drift of random samples' renders (over the shared photos where each photo's drift was
+recorded). `--figure` draws every method's LPIPS against steps on one axis (seconds are left out: runs on
+different machines share no clock).
 
     python bench/join_compare.py bench/results/compare-afhq200.json compare-test200/summary.json \
         --out bench/results/compare-test200.json --figure bench/results/compare-test200-curve.png
