@@ -40,8 +40,8 @@ test: install
 
 bench: install
 	$(PY) bench/generator_speed.py --out bench/results
-	$(PY) bench/invert_speed.py --out bench/results
-	$(PY) bench/encoder_speed.py --out bench/results
+	$(PY) bench/invert_speed.py --compile --out bench/results
+	$(PY) bench/encoder_speed.py --compile --out bench/results
 
 clean:
 	rm -rf $(DEMO) .pytest_cache

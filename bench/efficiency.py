@@ -51,12 +51,13 @@ def matmul_peak(device, dtype, repeats: int = 5) -> dict:
             "flop_per_s": 2 * size ** 3 / seconds}
 
 
-def measure(fn, device, dtype, seconds: float) -> tuple[float, int, dict]:
+def measure(fn, device, dtype, seconds: float, counted=None) -> tuple[float, int, dict]:
     """(seconds per call, FLOPs per call, efficiency) for fn, with the peak in `dtype` measured just before
-    (the load on a shared machine drifts). The counted call is fn's warm-up."""
+    (the load on a shared machine drifts). The counted call is fn's warm-up; `counted` stands in for a compiled
+    fn (whose fused kernels the counter cannot see): the same work, run eagerly, counted once."""
     peak = matmul_peak(device, dtype)
-    flops = count_flops(fn)
-    per_call = timed(fn, device, seconds, warmup=False)
+    flops = count_flops(counted or fn)
+    per_call = timed(fn, device, seconds, warmup=counted is not None)
     achieved = flops / per_call
     return per_call, flops, {"achieved_flop_per_s": achieved, "peak": peak,
                              "fraction_of_peak": achieved / peak["flop_per_s"]}

@@ -3,11 +3,14 @@ with its FLOPs per image and the fraction of the device's matmul peak (in the dt
 
     python bench/encoder_speed.py --out bench/results     # CPU, or the GPU if there is one
 Targets: >= 100 images/s at batch 32 on CPU; on an H100 >= 5,000 at batch 32 and >= 20,000 at batch 256.
+--compile also times inference compiled by torch.compile (on a GPU in its CUDA-graph mode, "reduce-overhead":
+a batch of 32 is launch-bound there), against the eager forward in the same run.
 Results go to OUT/encoder_speed-<device>.json; nothing here is a test.
 """
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -31,6 +34,7 @@ def main():
     parser.add_argument("--generator", default=str(DEFAULT_GENERATOR), help="64 px generator (sets w+ shape)")
     parser.add_argument("--seconds", type=float, default=5.0, help="minimum timing window per measurement")
     parser.add_argument("--note", help="recorded with the results (what else the machine was doing)")
+    parser.add_argument("--compile", action="store_true", help="also time inference under torch.compile")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     gpu = device.type == "cuda"
@@ -40,15 +44,24 @@ def main():
     results = {**machine(device, args.note), "encoder": "resnet18, pyramid head, depth 3", "resolution": G.resolution,
                "parameters_m": sum(p.numel() for p in E.parameters()) / 1e6, "inference": [], "training": []}
     dtype = torch.bfloat16 if gpu else torch.float32
-    for batch in ([1, 32, 256] if gpu else [1, 32]):
+    compiled_E = torch.compile(E, mode="reduce-overhead" if gpu else None) if args.compile else None
+    batches = [1, 32, 256] if gpu else [1, 32]
+    for batch, compiled in [(b, False) for b in batches] + [(b, True) for b in batches if args.compile]:
         x = torch.rand(batch, 3, G.resolution, G.resolution, device=device) * 2 - 1
 
-        def forward():
+        def forward(model=compiled_E if compiled else E):
             with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=gpu):
-                E(x)
+                model(x)
 
-        seconds, flops, efficiency = measure(forward, device, dtype, args.seconds)
-        results["inference"].append({"batch": batch, "dtype": str(dtype).split(".")[-1],
+        first = {}
+        if compiled:
+            began = time.perf_counter()
+            forward()
+            first = {"compiled": "reduce-overhead (CUDA graphs)" if gpu else "default",
+                     "first_call_seconds": time.perf_counter() - began}
+        seconds, flops, efficiency = measure(forward, device, dtype, args.seconds,
+                                             counted=(lambda: forward(E)) if compiled else None)
+        results["inference"].append({"batch": batch, "dtype": str(dtype).split(".")[-1], **first,
                                      "images_per_s": batch / seconds, "flop_per_image": flops / batch,
                                      **efficiency})
         print(json.dumps(results["inference"][-1]))
@@ -70,7 +83,10 @@ def main():
                                 "images_per_s": batch / seconds, "flop_per_image": flops / batch, **efficiency,
                                 "includes": f"synthetic half, encoder, G, {DEFAULT_PERCEPTUAL} loss"})
     print(json.dumps(results["training"][-1]))
-    rates = {r["batch"]: r["images_per_s"] for r in results["inference"]}
+    rates = {r["batch"]: r["images_per_s"] for r in results["inference"] if "compiled" not in r}
+    if args.compile:
+        results["compiled_over_eager"] = {str(r["batch"]): r["images_per_s"] / rates[r["batch"]]
+                                          for r in results["inference"] if "compiled" in r}
     goals = {32: 5000, 256: 20000} if gpu else {32: 100}
     results["targets"] = {f"inference_images_per_s_batch{batch}": {"value": rates[batch], "target": f">= {goal}",
                                                                    "met": rates[batch] >= goal}

@@ -6,6 +6,8 @@ and 256), and the tuning step (Adam on the generator's weights, one generator pe
 a GPU), with peak memory (on a GPU also the memory a photo costs, what `--batch-size auto` fills it
 with), FLOPs per image-step and the fraction of the device's fp32 matmul peak each reaches.
 (LBFGS at batch 16 would double a CPU run and no target reads it.)
+--compile also times the Adam latent step under torch.compile (`infer.py --compile`) at the same batches, with
+its compile time and its speed over the eager step measured in the same run.
 Targets: CPU batch 1 >= 4 steps/s; the CPU latent step at >= 60% of the matmul peak (best batch); GPU >= 5,000
 image-steps/s (best batch) and <= 8 ms per batch-1 step.
 Results go to OUT/invert_speed-<device>.json; nothing here is a test.
@@ -15,6 +17,7 @@ import functools
 import json
 import resource
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -42,32 +45,41 @@ def peak_memory_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB; whole process
 
 
-def step_call(G, network, task: str, optimizer: str, steps: int):
-    """run(targets, start): `steps` steps of the latent stage or of generator tuning (its defaults, one generator
-    per photo), from `start` toward `targets`."""
+def step_call(G, network, task: str, optimizer: str, steps: int, compile: bool = False):
+    """run(targets, start): `steps` steps of the latent stage (compiled or not) or of generator tuning (its
+    defaults, one generator per photo), from `start` toward `targets`."""
     if task == "tune":
         tuning = TuningConfig(steps=steps)
         return lambda targets, pivot: tune(G, targets, InversionConfig(), tuning, pivot, network=network,
                                            progress=False)
-    config = InversionConfig(space="w+", optimizer=OptimizerConfig(name=optimizer, steps=steps))
+    config = InversionConfig(space="w+", optimizer=OptimizerConfig(name=optimizer, steps=steps), compile=compile)
     return lambda targets, start: invert(G, targets, config, start, network=network, progress=False)
 
 
-def step_rate(G, network, task: str, optimizer: str, batch: int, device, seconds: float) -> dict:
+def step_rate(G, network, task: str, optimizer: str, batch: int, device, seconds: float,
+              compile: bool = False) -> dict:
     """Seconds, image-steps/s and FLOPs per step of `batch` images, from the mean code toward random samples.
-    The FLOPs per step leave out those of a call of no steps (setup and the final render)."""
+    The FLOPs per step leave out those of a call of no steps (setup and the final render); a compiled step's
+    are counted on the eager step, and its first call (the compiling) is timed apart."""
     with torch.no_grad():
         targets = initial_code(G, "w+", "random", batch, seed=1).render(G)
     start = initial_code(G, "w+", "mean", batch)
-    run, setup = (step_call(G, network, task, optimizer, steps) for steps in (STEPS, 0))
+    run, setup = step_call(G, network, task, optimizer, STEPS, compile), step_call(G, network, task, optimizer, 0)
+    eager = step_call(G, network, task, optimizer, STEPS) if compile else None
+    compiled = {}
+    if compile:
+        began = time.perf_counter()
+        run(targets, start)
+        compiled = {"compiled": True, "first_call_seconds": time.perf_counter() - began}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    per_call, flops, efficiency = measure(lambda: run(targets, start), device, torch.float32, seconds)
+    per_call, flops, efficiency = measure(lambda: run(targets, start), device, torch.float32, seconds,
+                                          counted=(lambda: eager(targets, start)) if compile else None)
     step_flops = (flops - count_flops(lambda: setup(targets, start))) / STEPS
     step = per_call / STEPS
-    return {"task": task, "optimizer": optimizer, "batch": batch, "seconds_per_step": step, "steps_per_s": 1 / step,
-            "image_steps_per_s": batch / step, "flop_per_image_step": step_flops / batch, **efficiency,
-            "peak_memory_mb": peak_memory_mb(device)}
+    return {"task": task, "optimizer": optimizer, "batch": batch, **compiled, "seconds_per_step": step,
+            "steps_per_s": 1 / step, "image_steps_per_s": batch / step, "flop_per_image_step": step_flops / batch,
+            **efficiency, "peak_memory_mb": peak_memory_mb(device)}
 
 
 def step_memory(G, network, task: str, device) -> dict:
@@ -88,6 +100,8 @@ def main():
     parser.add_argument("--preset", help="time a randomly initialised preset instead (e.g. stylegan2-64)")
     parser.add_argument("--seconds", type=float, default=5.0, help="minimum timing window per measurement")
     parser.add_argument("--note", help="recorded with the results (what else the machine was doing)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the latent Adam step compiled (torch.compile), against the eager one")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     gpu = device.type == "cuda"
@@ -106,10 +120,16 @@ def main():
     plan = [("invert", "adam", batch) for batch in batches]
     plan += [("invert", "lbfgs", batch) for batch in (batches if gpu else [1])]
     plan += [("tune", "adam", batch) for batch in batches[:2 if gpu else 1]]
-    for task, optimizer, batch in plan:
-        results["runs"].append(step_rate(G, network, task, optimizer, batch, device, args.seconds))
+    plan = [(*run, False) for run in plan] + [("invert", "adam", batch, True) for batch in batches if args.compile]
+    for task, optimizer, batch, compile in plan:
+        results["runs"].append(step_rate(G, network, task, optimizer, batch, device, args.seconds, compile))
         print(json.dumps(results["runs"][-1]))
-    adam = {r["batch"]: r for r in results["runs"] if r["task"] == "invert" and r["optimizer"] == "adam"}
+    adam = {r["batch"]: r for r in results["runs"]
+            if r["task"] == "invert" and r["optimizer"] == "adam" and not r.get("compiled")}
+    if args.compile:
+        results["compiled_over_eager"] = {
+            str(r["batch"]): adam[r["batch"]]["seconds_per_step"] / r["seconds_per_step"]
+            for r in results["runs"] if r.get("compiled")}
     results["memory"] = ([step_memory(G, network, task, device) for task in ("invert", "tune")] if gpu else
                          "not measured on a CPU: torch keeps no allocator statistics for it (and its speed, not its "
                          "memory, limits the batch)")

@@ -6,6 +6,7 @@ import torch
 
 from generators.protocol import SPACES, check_space
 from inversion.code import Code
+from inversion.compiled import maybe_compiled
 from inversion.feature_networks import FeatureNetwork
 from inversion.latents import noise_scale, w_spread
 from inversion.losses import InversionLoss, LossWeights, renormalize_noise
@@ -24,6 +25,7 @@ class InversionConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     seed: int = 0  # for the latent noise ramp
     precision: str = "fp32"
+    compile: bool = False  # torch.compile the step's render and loss (see inversion.compiled)
 
     def __post_init__(self):
         if self.space not in SPACES:
@@ -89,12 +91,19 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
                             noises=optimised_noise, precision=precision)
         return total, terms, images
 
+    def total_loss(rendered: torch.Tensor, precision: str) -> torch.Tensor:
+        """All a step needs: the total alone (a compiled function returning it beside the detached terms hands
+        it back without its gradient, torch 2.14)."""
+        return forward(rendered, precision)[0]
+
+    step_loss = maybe_compiled(total_loss, config.compile)
+
     def evaluate(step: int):
         scale = noise_scale(spread, opt.latent_noise, opt.latent_noise_ramp, step / max(opt.steps, 1))
         jittered = latent
         if scale > 0:
             jittered = latent + scale * torch.randn(latent.shape, generator=jitter_rng, device=device)
-        return forward(jittered, config.precision)[0]
+        return step_loss(jittered, config.precision)
 
     @torch.no_grad()
     def current_images():

@@ -47,3 +47,16 @@ def test_compare_writes_every_method_and_both_curve_axes(gen, shapes_dir, tmp_pa
         if tune_steps:
             assert s["methods"][name]["drift_lpips"]["mean"] == pytest.approx(sum(drifts) / 2)
     assert (out / "comparison.png").is_file() and (out / "curve.png").is_file()
+
+
+def test_compare_without_drift_samples_measures_no_drift(gen, shapes_dir, tmp_path):
+    G = tiny_generator()
+    encoder = WPlusEncoder(EncoderConfig(resolution=16, num_ws=G.num_ws, w_dim=G.w_dim, iterations=1))
+    encoder.w_avg.copy_(G.w_avg)
+    save_encoder(tmp_path / "enc.safetensors", encoder, fingerprint(G))
+    out = tmp_path / "cmp"
+    run_here("infer.py", "compare", sorted(shapes_dir.glob("*.png"))[0], "--generator", gen,
+             "--encoder", tmp_path / "enc.safetensors", "--methods", "tuned", "--tuned-refine-steps", "1",
+             "--tune-generator", "1", "--drift-samples", "0", "--no-progress", "--out", out, check=True)
+    s = json.loads((out / "summary.json").read_text())
+    assert "drift_lpips" not in s["methods"]["tuned"] and "drift_lpips" not in s["items"][0]["metrics"]["tuned"]

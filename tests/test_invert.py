@@ -212,3 +212,11 @@ def test_a_write_error_mid_run_is_one_line_and_keeps_the_photos_written(gen, pho
              "could not write 001-b.png (No space left on device)", "what was written before stays")
     assert [i["outputs"]["reconstruction"] for i in summary(out)["items"]] == ["000-a.png"]
     assert (out / "000-a.png").is_file() and (out / "000-a.latent.safetensors").is_file()
+
+
+def test_compile_flag_reaches_the_inversion_and_is_recorded(gen, photos, tmp_path):
+    result = infer_here("invert", photos / "a.png", "--steps", "3", "--perceptual-weight", "0", "--compile",
+                        "--out", tmp_path / "c", gen=gen)
+    assert result.returncode == 0, result.stderr
+    s = summary(tmp_path / "c")
+    assert s["settings"]["inversion"]["compile"] is True and s["errors"] == []

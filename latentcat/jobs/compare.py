@@ -67,9 +67,10 @@ def measure_drift(session, samples: int):
     """after_batch for a tuned method: each photo's drift_lpips metric (how far its tuned generator renders
     random samples from the parent's renders), measured in the process that tuned it; then its generator goes
     (200 photos' generators would fill a machine's memory, and compare writes no generator files)."""
-    z = seeded_z(session.G.z_dim, samples, seed=12345).to(session.device)
-    with torch.no_grad():
-        parent_renders = session.G.sample(z) if samples else None
+    if samples:
+        z = seeded_z(session.G.z_dim, samples, seed=12345).to(session.device)
+        with torch.no_grad():
+            parent_renders = session.G.sample(z)
 
     def measure(done: list[Inverted]):
         measured = {}
