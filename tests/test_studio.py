@@ -24,6 +24,7 @@ from latentcat.latent_files import load_code
 from latentcat.session import SessionSettings, open_session
 from latentcat.sketches import sketch_from_image
 from latentcat.streaming import streamed
+from latentcat.studio.common import picture_file
 from latentcat.studio.local import free_port
 from latentcat.studio.options import StudioOptions
 from latentcat.studio.page import serve
@@ -80,6 +81,24 @@ def test_a_reader_that_falls_behind_gets_the_newest_update_and_always_the_last()
         while True:
             seen.append(next(updates))
     assert seen[-1] == 5 and seen == sorted(seen) and end.value.value == "done"
+
+
+def test_a_picture_streamed_again_is_the_same_file_never_rewritten(tmp_path):
+    """Gradio writes a picture object over its cached copy each time it is sent, cutting short a page still
+    fetching it; a file it copies once by content. So a streamed picture is a file named by its content."""
+    red, blue = (Image.new("RGB", (8, 8), colour) for colour in ("red", "blue"))
+    first = picture_file(red, tmp_path / "pictures")
+    written = os.stat(first).st_mtime_ns
+    time.sleep(0.01)
+    assert picture_file(red.copy(), tmp_path / "pictures") == first and os.stat(first).st_mtime_ns == written
+    assert picture_file(blue, tmp_path / "pictures") != first
+    assert Image.open(first).getpixel((0, 0)) == (255, 0, 0)
+    visitor = Studio(None, StudioOptions(), tmp_path).new_visitor()
+    folder = visitor.fresh_picture_folder("draw")
+    picture_file(red, folder)
+    download = visitor.fresh_folder("draw")  # a download does not take a streaming run's pictures away
+    assert list(folder.iterdir()) and download != folder
+    assert not visitor.fresh_picture_folder("draw").exists()  # the next run starts afresh
 
 
 def strokes(folder, name: str, box: tuple, colour: tuple):

@@ -1,14 +1,18 @@
 """What every tab of the page uses: one-line messages instead of tracebacks, pictures at display size, the
 wiring that lets a newer request supersede a running one, and the pace of streamed updates."""
 import functools
+import hashlib
 import inspect
+import io
 import time
+from pathlib import Path
 
 import gradio as gr
 import torch
 from PIL import Image
 
 from latentcat.errors import UserError
+from latentcat.files import write_bytes
 from latentcat.images import IMAGE_SUFFIXES, to_pil
 
 MODEL = "model"   # the concurrency group of every event that runs the models: one worker per model copy
@@ -21,6 +25,20 @@ def shown(image: torch.Tensor | Image.Image) -> Image.Image:
     """An image [3, R, R] in [-1, 1] (or a PIL image) scaled to the page's display size."""
     picture = to_pil(image) if isinstance(image, torch.Tensor) else image
     return picture.resize((DISPLAY, DISPLAY), Image.LANCZOS)
+
+
+def picture_file(picture: Image.Image, folder: Path) -> str:
+    """A streamed picture as a PNG file named by its content, written once. Gradio copies a file into its cache
+    under its content's hash and never rewrites it; a picture object it writes over its cached copy in place each
+    time it is sent, and a page still fetching that copy for the previous update gets it cut short."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    path = folder / f"{hashlib.sha1(data).hexdigest()[:20]}.png"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, data)
+    return str(path)
 
 
 def one_line(error: UserError) -> str:

@@ -15,7 +15,7 @@ from latentcat.latent_files import SUFFIX, write_code
 from latentcat.outputs import OutputFolder
 from latentcat.sketches import sketch_from_image, sketch_preview
 from latentcat.streaming import streamed
-from latentcat.studio.common import DISPLAY, Pace, newest_wins, page_action, shown, stop_button
+from latentcat.studio.common import DISPLAY, Pace, newest_wins, page_action, picture_file, shown, stop_button
 from latentcat.studio.studio import Studio, Visitor
 
 ACTION = "draw"
@@ -104,12 +104,14 @@ class DrawTab:
             yield [], None, EMPTY, {"empty": True}
             return
         samples, steps, seed = int(samples), int(steps), int(seed or 0)
-        preview = shown(sketch_preview(sketch, mask))
+        pictures = visitor.fresh_picture_folder(ACTION)
+        preview = picture_file(shown(sketch_preview(sketch, mask)), pictures)
         device = self.studio.session.device
         tic = time.perf_counter()
 
         def update(images: torch.Tensor, done: int, order: list[int], errors: list[float], state: str):
-            thumbs = [(shown(images[i]), f"#{rank + 1} · error {errors[i]:.3f}") for rank, i in enumerate(order)]
+            thumbs = [(picture_file(shown(images[i]), pictures), f"#{rank + 1} · error {errors[i]:.3f}")
+                      for rank, i in enumerate(order)]
             text = (f"{state}: step {done}/{steps} · best error in the strokes {errors[order[0]]:.3f} · "
                     f"{time.perf_counter() - tic:.1f} s")
             return thumbs, preview, text, {"step": done, "steps": steps, "errors": [errors[i] for i in order],

@@ -11,7 +11,7 @@ from latentcat.batches import invert_all, write_inverted
 from latentcat.errors import UserError
 from latentcat.outputs import OutputFolder
 from latentcat.streaming import streamed
-from latentcat.studio.common import PHOTOS, Pace, newest_wins, page_action, shown, stop_button
+from latentcat.studio.common import PHOTOS, Pace, newest_wins, page_action, picture_file, shown, stop_button
 from latentcat.studio.studio import Studio, Visitor
 
 ACTION = "invert"
@@ -51,6 +51,7 @@ class InvertTab:
     def invert(self, path, steps, visitor: Visitor, ticket: int):
         """The first guess at once, then the refinement as it goes, then the files to download."""
         tic = time.perf_counter()
+        pictures = visitor.fresh_picture_folder(ACTION)
         steps = int(steps)
         photo = self.studio.read([path], "a photo")[0]
         run = self.studio.inversion(steps)
@@ -64,13 +65,14 @@ class InvertTab:
                     f"PSNR {m['psnr']:.2f} dB · {time.perf_counter() - tic:.2f} s")
             details = {"state": state, "step": done, "steps": steps, "lpips": m["lpips"], "psnr": m["psnr"],
                        "seconds": time.perf_counter() - tic}
-            # the photo was sent with the first update: sending it again rewrites the file being served
-            return gr.skip(), shown(images[0].cpu()), text, details, files
+            # the photo was sent with the first update, and the page keeps it
+            return gr.skip(), picture_file(shown(images[0].cpu()), pictures), text, details, files
 
         with torch.no_grad():
             guess = run.start.codes(run, [photo], targets).to(device).render(G).cpu()
         # outside no_grad (a generator may resume on another thread): the guess at once, then its metrics
-        yield (shown(photo.image), shown(guess[0]), f"{first} · measuring…",
+        yield (picture_file(shown(photo.image), pictures), picture_file(shown(guess[0]), pictures),
+               f"{first} · measuring…",
                {"state": first, "step": 0, "steps": steps, "seconds": time.perf_counter() - tic}, None)
         yield update(guess, first, 0)
 

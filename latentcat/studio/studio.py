@@ -39,14 +39,25 @@ class Visitor:
     def is_current(self, action: str, ticket: int) -> bool:
         return self.tickets.get(action, 0) == ticket
 
-    def fresh_folder(self, action: str) -> Path:
-        """An empty folder for one run of `action` (its files for download); the previous run's is removed."""
+    def own_folder(self) -> Path:
         if self.folder is None:
             self.folder = Path(tempfile.mkdtemp(prefix="visitor-", dir=self.root))
-        for old in self.folder.glob(f"{action}-*"):
+        return self.folder
+
+    def fresh_folder(self, action: str) -> Path:
+        """An empty folder for one run of `action` (its files for download); the previous run's is removed."""
+        for old in self.own_folder().glob(f"{action}-*"):
             shutil.rmtree(old, ignore_errors=True)
         self.runs += 1
         return self.folder / f"{action}-{self.runs}"
+
+    def fresh_picture_folder(self, action: str) -> Path:
+        """Where one run of `action` writes the pictures it streams; the previous run's are removed (runs take
+        turns on the model's worker, so the page has fetched them). Apart from fresh_folder: a download made
+        while a newer run streams must not remove that run's pictures."""
+        folder = self.own_folder() / f"pictures-{action}"
+        shutil.rmtree(folder, ignore_errors=True)
+        return folder
 
     def close(self) -> None:
         if self.folder is not None:
