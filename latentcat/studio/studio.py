@@ -53,8 +53,8 @@ class Visitor:
 
     def fresh_picture_folder(self, action: str) -> Path:
         """Where one run of `action` writes the pictures it streams; the previous run's are removed (runs take
-        turns on the model's worker, so the page has fetched them). Apart from fresh_folder: a download made
-        while a newer run streams must not remove that run's pictures."""
+        turns on the model's worker, and Gradio copied each picture into its cache as it was sent). Apart from
+        fresh_folder: a download made while a newer run streams must not remove that run's pictures."""
         folder = self.own_folder() / f"pictures-{action}"
         shutil.rmtree(folder, ignore_errors=True)
         return folder
