@@ -9,7 +9,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.module_tracker import ModuleTracker
 
-from bench.timing import timed
+from bench.timing import one_call, timed
 
 
 class _TotalOnly(ModuleTracker):
@@ -53,11 +53,13 @@ def matmul_peak(device, dtype, repeats: int = 5) -> dict:
 
 def measure(fn, device, dtype, seconds: float, counted=None) -> tuple[float, int, dict]:
     """(seconds per call, FLOPs per call, efficiency) for fn, with the peak in `dtype` measured just before
-    (the load on a shared machine drifts). The counted call is fn's warm-up; `counted` stands in for a compiled
-    fn (whose fused kernels the counter cannot see): the same work, run eagerly, counted once."""
+    (the load on a shared machine drifts). The counted call is fn's warm-up. `counted` stands in for a compiled
+    fn (whose fused kernels the counter cannot see): the same work, run eagerly, counted once; fn's own first
+    call (the compiling) is then its warm-up, timed apart as first_call_seconds."""
     peak = matmul_peak(device, dtype)
+    first = {} if counted is None else {"first_call_seconds": one_call(fn, device)}
     flops = count_flops(counted or fn)
-    per_call = timed(fn, device, seconds, warmup=counted is not None)
+    per_call = timed(fn, device, seconds, warmup=False)
     achieved = flops / per_call
-    return per_call, flops, {"achieved_flop_per_s": achieved, "peak": peak,
+    return per_call, flops, {**first, "achieved_flop_per_s": achieved, "peak": peak,
                              "fraction_of_peak": achieved / peak["flop_per_s"]}

@@ -17,7 +17,6 @@ import functools
 import json
 import resource
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -60,26 +59,21 @@ def step_rate(G, network, task: str, optimizer: str, batch: int, device, seconds
               compile: bool = False) -> dict:
     """Seconds, image-steps/s and FLOPs per step of `batch` images, from the mean code toward random samples.
     The FLOPs per step leave out those of a call of no steps (setup and the final render); a compiled step's
-    are counted on the eager step, and its first call (the compiling) is timed apart."""
+    are counted on the eager step, and its first call (the compiling) is timed apart (see measure)."""
     with torch.no_grad():
         targets = initial_code(G, "w+", "random", batch, seed=1).render(G)
     start = initial_code(G, "w+", "mean", batch)
     run, setup = step_call(G, network, task, optimizer, STEPS, compile), step_call(G, network, task, optimizer, 0)
     eager = step_call(G, network, task, optimizer, STEPS) if compile else None
-    compiled = {}
-    if compile:
-        began = time.perf_counter()
-        run(targets, start)
-        compiled = {"compiled": True, "first_call_seconds": time.perf_counter() - began}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     per_call, flops, efficiency = measure(lambda: run(targets, start), device, torch.float32, seconds,
                                           counted=(lambda: eager(targets, start)) if compile else None)
     step_flops = (flops - count_flops(lambda: setup(targets, start))) / STEPS
     step = per_call / STEPS
-    return {"task": task, "optimizer": optimizer, "batch": batch, **compiled, "seconds_per_step": step,
-            "steps_per_s": 1 / step, "image_steps_per_s": batch / step, "flop_per_image_step": step_flops / batch,
-            **efficiency, "peak_memory_mb": peak_memory_mb(device)}
+    return {"task": task, "optimizer": optimizer, "batch": batch, **({"compiled": True} if compile else {}),
+            "seconds_per_step": step, "steps_per_s": 1 / step, "image_steps_per_s": batch / step,
+            "flop_per_image_step": step_flops / batch, **efficiency, "peak_memory_mb": peak_memory_mb(device)}
 
 
 def step_memory(G, network, task: str, device) -> dict:

@@ -21,6 +21,16 @@ def timed(fn, device, seconds: float, warmup: bool = True) -> float:
     return (time.perf_counter() - start) / calls
 
 
+def one_call(fn, device) -> float:
+    """Seconds of a single call of fn, waited for on CUDA: a first call, which compiles or warms up."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
 def machine(device, note: str | None = None) -> dict:
     """The device, the versions, the load when the run began (others' work on a shared machine), and a note."""
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"

@@ -9,14 +9,13 @@ Results go to OUT/tuning_compile_trial-<device>.json; nothing here is a test.
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch.func import functional_call, vmap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.timing import machine, timed  # noqa: E402
+from bench.timing import machine, one_call, timed  # noqa: E402
 from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network  # noqa: E402
 from inversion.latents import initial_code  # noqa: E402
 from inversion.losses import InversionLoss, LossWeights  # noqa: E402
@@ -64,9 +63,7 @@ def main():
     for rows in (1, 4):
         score, step = tuning_step(G, network, rows, device)
         compiled = torch.compile(score)
-        began = time.perf_counter()
-        step(compiled)
-        first_call = time.perf_counter() - began
+        first_call = one_call(lambda: step(compiled), device)
         eager_s, compiled_s = (timed(lambda: step(fn), device, args.seconds) for fn in (score, compiled))
         results["runs"].append({"batch": rows, "eager_seconds_per_step": eager_s,
                                 "compiled_seconds_per_step": compiled_s, "compiled_over_eager": eager_s / compiled_s,
