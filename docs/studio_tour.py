@@ -1,10 +1,10 @@
 """The studio as a new visitor uses it, in a headless Chromium: draw strokes, invert a photo, morph and mix two
-cats, load one to edit; a screenshot of each tab (the README's pictures). Needs Chromium (Debian: chromium).
+cats, load one and move two of its direction sliders; a screenshot of each tab (the README's pictures). Needs
+Chromium (Debian: chromium).
 
     python docs/studio_tour.py --out docs      # starts `infer.py studio` with the shipped models
 """
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -14,11 +14,11 @@ from playwright.sync_api import Page, sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from latentcat.examples import write_examples  # noqa: E402
 from latentcat.session import SHIPPED_GENERATOR  # noqa: E402
-from latentcat.studio.local import free_port, start_studio, wait_until_up  # noqa: E402
+from latentcat.studio.local import (CHROMIUM_FLAGS, NO_CHROMIUM, chromium, free_port, start_studio,  # noqa: E402
+                                    wait_until_up)
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run"]
-WAIT_MS = 240_000  # a fit or an inversion on a busy CPU
+WAIT_MS = 600_000  # a fit or an inversion on a busy CPU
+TABS = ("draw", "invert", "morph", "mix", "edit")
 
 
 def stroke(page: Page, points: list[tuple[float, float]]) -> None:
@@ -39,7 +39,7 @@ def colour(page: Page, index: int) -> None:
     page.keyboard.press("Escape")
 
 
-def set_number(page: Page, elem_id: str, value: int) -> None:
+def set_number(page: Page, elem_id: str, value: float) -> None:
     field = page.locator(f"#{elem_id} input[type=number]")
     field.fill(str(value))
     field.press("Enter")
@@ -99,8 +99,12 @@ def edit(page: Page, out: Path, photo: Path) -> None:
     page.get_by_role("tab", name="Edit").click()
     set_number(page, "edit-steps", 20)
     upload(page, "edit-cat", photo)
-    page.get_by_role("button", name="Load").click()
-    page.locator("#edit-loaded img").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Load", exact=True).click()
+    wait_for_text(page, "edit-status", "move a slider")
+    set_number(page, "edit-direction-0", 4)
+    set_number(page, "edit-direction-1", -3)
+    wait_for_text(page, "edit-status", "2 directions applied")
+    page.wait_for_timeout(1000)
     page.screenshot(path=out / "studio-edit.png")
 
 
@@ -108,10 +112,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="docs", help="folder for the screenshots")
     parser.add_argument("--url", help="tour a studio already running there (default: start one)")
+    parser.add_argument("--only", nargs="+", choices=TABS, default=TABS, metavar="TAB",
+                        help=f"take only these tabs' screenshots ({', '.join(TABS)}; default: all)")
     args = parser.parse_args()
-    browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser_path = chromium()
     if browser_path is None:
-        raise SystemExit("no Chromium on this machine (Debian: apt-get install chromium)")
+        raise SystemExit(NO_CHROMIUM)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     server, url = None, args.url
@@ -122,14 +128,14 @@ def main():
         wait_until_up(url, server)
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             cats = write_examples(Path(tmp), SHIPPED_GENERATOR)
-            browser = p.chromium.launch(executable_path=browser_path, args=FLAGS, headless=True)
+            browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_FLAGS, headless=True)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             page.goto(url)
-            for name, step in [("draw", lambda: draw(page, out)), ("invert", lambda: invert(page, out, cats[0])),
-                               ("morph", lambda: morph(page, out, cats[0], cats[1])),
-                               ("mix", lambda: mix(page, out, cats[0], cats[1])),
-                               ("edit", lambda: edit(page, out, cats[1]))]:
-                step()
+            steps = {"draw": lambda: draw(page, out), "invert": lambda: invert(page, out, cats[0]),
+                     "morph": lambda: morph(page, out, cats[0], cats[1]),
+                     "mix": lambda: mix(page, out, cats[0], cats[1]), "edit": lambda: edit(page, out, cats[1])}
+            for name in args.only:
+                steps[name]()
                 print(f"{name}: {out / f'studio-{name}.png'}")
             browser.close()
     finally:

@@ -2,7 +2,6 @@
 models), and the page itself in a headless Chromium, where one is installed."""
 import io
 import os
-import shutil
 import threading
 import time
 
@@ -17,21 +16,24 @@ from playwright.sync_api import sync_playwright
 from encoder.config import EncoderConfig
 from encoder.model import WPlusEncoder
 from generators import fingerprint
+from inversion.directions import sample_codes, sefa
 from inversion.metrics import masked_l1
 from latentcat.encoder_files import save_encoder
+from latentcat.errors import UserError
 from latentcat.generator_files import load_generator
 from latentcat.latent_files import load_code
 from latentcat.session import SessionSettings, open_session
 from latentcat.sketches import sketch_from_image
 from latentcat.streaming import streamed
+from latentcat.studio import editing
 from latentcat.studio.common import picture_file
-from latentcat.studio.local import free_port
+from latentcat.studio.editing import SLIDERS, DirectionsCache, edited, layer_range
+from latentcat.studio.local import CHROMIUM_FLAGS, NO_CHROMIUM, chromium, free_port
 from latentcat.studio.options import StudioOptions
 from latentcat.studio.page import serve
 from latentcat.studio.studio import Studio
+from tests.conftest import infer, summary, tiny_generator
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -192,21 +194,95 @@ def test_a_bad_upload_is_one_line_in_the_page_and_the_server_goes_on(studio, pho
     assert details["state"] == "done"
 
 
-def chromium() -> str:
-    """The system's Chromium; without one the browser test skips, except where CI requires it."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), np.int16)
+
+
+def test_sefa_directions_are_found_once_per_generator(gen, monkeypatch):
+    found = []
+    monkeypatch.setattr(editing, "sefa", lambda G, *args: found.append(G) or sefa(G, *args))
+    cache, G, other = DirectionsCache(), load_generator(gen), tiny_generator(seed=3)
+    first = cache.get(G, fingerprint(G))
+    assert cache.get(G, fingerprint(G)) is first and len(first) == SLIDERS  # the second visit: a cache hit
+    assert cache.get(other, fingerprint(other)).generator == fingerprint(other)  # a tuned photo's: its own
+    assert found == [G, other]
+
+
+def test_slider_strengths_move_only_the_chosen_layers_and_zeros_give_the_input_back(gen):
+    G = load_generator(gen)
+    code, directions = sample_codes(G, 1, seed=0, truncation=1.0), sefa(G, None, 3)
+    assert edited(G, code, directions, [0, 0, 0], layer_range(G, "0-5")) is code
+    moved = edited(G, code, directions, [2.0, 0, -1.5], layer_range(G, "1,3-4"))
+    before, after = code.as_wplus(G).latent[0], moved.latent[0]
+    changed = [i for i in range(G.num_ws) if not torch.equal(before[i], after[i])]
+    assert changed == [1, 3, 4]
+    assert torch.allclose(after[3] - before[3], 2.0 * directions.vectors[0, 3] - 1.5 * directions.vectors[2, 3])
+    with torch.no_grad():
+        assert not torch.equal(moved.render(G), code.render(G))
+    for text, message in [("4-9", r"w\+ layer 6 does not exist"), ("fur", "layers are numbers and ranges")]:
+        with pytest.raises(UserError, match=message) as bad:
+            layer_range(G, text)
+        assert "\n" not in str(bad.value)
+
+
+def edit_load(client, cat, generator=None, strengths=(), layers="0-5"):
+    values = [*strengths, *[0] * (SLIDERS - len(strengths))]
+    return client.predict(handle_file(cat), handle_file(generator) if generator else None, 2, layers, *values,
+                          api_name="/edit_load")
+
+
+def test_edit_previews_each_slider_and_downloads_what_infer_reads_back(studio, gen, photos, tmp_path):
+    client = Client(studio, verbose=False)
+    loaded, result, status = edit_load(client, photos / "a.png")
+    assert np.array_equal(pixels(loaded), pixels(result)) and "move a slider" in status
+    moved, _ = client.predict("0-5", 4.0, *[0] * (SLIDERS - 1), api_name="/edit_preview")
+    assert np.abs(pixels(moved) - pixels(loaded)).mean() > 1  # the slider moved the picture
+    back, _ = client.predict("0-5", *[0] * SLIDERS, api_name="/edit_preview")
+    assert np.array_equal(pixels(back), pixels(loaded))  # strength 0: the input picture again
+    with pytest.raises(AppError) as bad:
+        client.predict("2-40", 1.0, *[0] * (SLIDERS - 1), api_name="/edit_preview")
+    assert str(bad.value.message) == "w+ layer 6 does not exist: this generator has layers 0-5"
+    files, _ = client.predict("0-1", 4.0, *[0] * (SLIDERS - 1), api_name="/edit_download")
+    png, latent = sorted(files, key=lambda f: f.endswith(".safetensors"))
+    assert png.endswith("a-edited.png") and latent.endswith("a-edited.latent.safetensors")
+    out = tmp_path / "again"
+    infer("interpolate", latent, latent, "--frames", "2", "--out", out, gen=gen)  # the command line reads it back
+    assert np.array_equal(pixels(out / summary(out)["frames"][0]), pixels(png))
+
+
+def test_a_tuned_photo_is_edited_with_its_own_tuned_generator(studio, gen, photos, tmp_path):
+    out = tmp_path / "tuned"
+    infer("invert", photos / "b.png", "--tune-generator", "2", "--out", out, gen=gen)
+    item = summary(out)["items"][0]
+    latent, tuned = (out / item["outputs"][key] for key in ("latent", "generator"))
+    client = Client(studio, verbose=False)
+    with pytest.raises(AppError, match="belongs to generator"):  # the studio's generator alone cannot render it
+        edit_load(client, latent)
+    with pytest.raises(AppError) as bad:
+        edit_load(client, latent, gen)
+    assert str(bad.value.message).startswith("tiny.safetensors: not a tuned generator")
+    edit_load(client, latent, tuned)
+    files, _ = client.predict("0-5", *[0] * SLIDERS, api_name="/edit_download")
+    png = next(f for f in files if f.endswith(".png"))
+    assert np.array_equal(pixels(png), pixels(out / item["outputs"]["reconstruction"]))
+    assert load_code(next(f for f in files if f.endswith(".safetensors")), load_generator(tuned),
+                     fingerprint(load_generator(tuned))).generator == fingerprint(load_generator(tuned))
+
+
+def chromium_or_skip() -> str:
+    """The system's Chromium; without one the browser tests skip, except where CI requires them."""
+    path = chromium()
     if path is None:
-        message = "no Chromium on this machine (Debian: apt-get install chromium)"
         if os.environ.get("LATENTCAT_BROWSER_TEST") == "required":
-            pytest.fail(message)
-        pytest.skip(f"{message}: the browser test is skipped")
+            pytest.fail(NO_CHROMIUM)
+        pytest.skip(f"{NO_CHROMIUM}: the browser test is skipped")
     return path
 
 
 def test_a_stroke_drawn_in_chromium_brings_a_thumbnail(studio, tmp_path):
-    browser_path = chromium()
+    browser_path = chromium_or_skip()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=FLAGS, headless=True)
+        browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(studio)
         brush = page.locator('#draw-canvas button[aria-label="Brush"]')
@@ -227,3 +303,40 @@ def test_a_stroke_drawn_in_chromium_brings_a_thumbnail(studio, tmp_path):
         browser.close()
     assert picture.std() > 2  # a rendered cat, not a blank square
     assert (tmp_path / "studio-draw.png").stat().st_size > 0
+
+
+def test_an_edit_slider_moved_in_chromium_changes_the_picture(studio, photos):
+    browser_path = chromium_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(studio)
+        page.get_by_role("tab", name="Edit").click()
+        page.locator("#edit-cat input[type=file]").set_input_files(photos / "a.png")
+        page.get_by_role("button", name="Load", exact=True).click()
+        result = page.locator("#edit-result img")
+        result.wait_for(timeout=60_000)
+        page.locator("#edit-status", has_text="move a slider").wait_for(timeout=60_000)
+
+        def after(change) -> np.ndarray:
+            """The edited picture once `change` has replaced it."""
+            before = result.get_attribute("src")
+            change()
+            page.wait_for_function("([s, src]) => document.querySelector(s)?.getAttribute('src') !== src",
+                                   arg=["#edit-result img", before], timeout=60_000)
+            page.wait_for_timeout(300)
+            return shot(result)
+
+        loaded = shot(result)  # the sliders at 0: the cat as loaded
+        slider = page.locator("#edit-direction-0 input[type=range]")
+        slider.focus()
+        moved = after(lambda: slider.press("End"))  # the slider dragged to its end, as a keyboard moves it
+        strength = page.locator("#edit-direction-0 input[type=number]")
+        back = after(lambda: (strength.fill("0"), strength.press("Enter")))
+        browser.close()
+    assert np.abs(moved - loaded).mean() > 1
+    assert np.array_equal(back, loaded)
+
+
+def shot(locator) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB"), np.int16)

@@ -1,5 +1,7 @@
 """A studio in a child process on this machine, for the scripts that drive a real server (the latency benchmark,
-the tour that takes the README's screenshots) and a free port for the tests' in-process one. Free of Gradio."""
+the tour that takes the README's screenshots), a free port for the tests' in-process one, and the headless
+Chromium they all drive it with. Free of Gradio."""
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,6 +10,15 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# headless Chromium in a container or on CI: no sandbox, no GPU, nothing fetched from the network
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run"]
+NO_CHROMIUM = "no Chromium on this machine (Debian: apt-get install chromium)"
+
+
+def chromium() -> str | None:
+    """The system's Chromium, if there is one."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port() -> int:

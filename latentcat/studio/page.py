@@ -41,7 +41,9 @@ def header(studio: Studio) -> str:
 def build_page(studio: Studio) -> gr.Blocks:
     with gr.Blocks(title="latentcat studio", analytics_enabled=False, delete_cache=(1800, 3600)) as page:
         gr.Markdown(header(studio))
-        visitor = gr.State(studio.new_visitor, delete_callback=forget)
+        # a function, not the bound method: gr.State deep-copies its value, and a method's copy is a copy of the
+        # studio, models and all
+        visitor = gr.State(lambda: studio.new_visitor(), delete_callback=forget)
         with gr.Tabs():
             for tab in TABS:
                 tab(studio).layout(visitor)

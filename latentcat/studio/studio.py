@@ -11,6 +11,7 @@ from latentcat.errors import UserError
 from latentcat.inputs import Input, read_inputs
 from latentcat.jobs.draw import DEFAULTS as DRAW_DEFAULTS
 from latentcat.session import Session, choose_space
+from latentcat.studio.editing import DirectionsCache
 from latentcat.studio.options import StudioOptions
 
 
@@ -55,9 +56,13 @@ class Visitor:
         """Where one run of `action` writes the pictures it streams; the previous run's are removed (runs take
         turns on the model's worker, and Gradio copied each picture into its cache as it was sent). Apart from
         fresh_folder: a download made while a newer run streams must not remove that run's pictures."""
-        folder = self.own_folder() / f"pictures-{action}"
+        folder = self.picture_folder(action)
         shutil.rmtree(folder, ignore_errors=True)
         return folder
+
+    def picture_folder(self, action: str) -> Path:
+        """Where the current run of `action` writes its pictures (a live preview adds to its run's)."""
+        return self.own_folder() / f"pictures-{action}"
 
     def close(self) -> None:
         if self.folder is not None:
@@ -66,11 +71,13 @@ class Visitor:
 
 @dataclass
 class Studio:
-    """The models every visitor shares (generator, encoder, loss and metric networks, in one Session) and this
-    server's temporary folder, which holds each visitor's folder and is removed when the server stops."""
+    """The models every visitor shares (generator, encoder, loss and metric networks, in one Session), the
+    directions found for each generator edited with, and this server's temporary folder, which holds each
+    visitor's folder and is removed when the server stops."""
     session: Session
     options: StudioOptions
     root: Path
+    directions: DirectionsCache = field(default_factory=DirectionsCache)
 
     @staticmethod
     def open(session: Session, options: StudioOptions) -> "Studio":
@@ -99,11 +106,13 @@ class Studio:
             weights=dataclasses.replace(config.weights, mean_distance=DRAW_DEFAULTS["mean_weight"]),
             optimizer=dataclasses.replace(config.optimizer, steps=int(steps)))
 
-    def read(self, paths: list[str | None], what: str, allow_latents: bool = False) -> list[Input]:
+    def read(self, paths: list[str | None], what: str, allow_latents: bool = False,
+             session: Session | None = None) -> list[Input]:
         """Uploaded files through the command line's checks (formats, decompression bombs, latents of this
-        generator); the first bad one is a UserError naming the file as the visitor named it."""
+        generator, or of `session`'s: a tuned photo's); the first bad one is a UserError naming the file as the
+        visitor named it."""
         if not paths or any(p is None for p in paths):
             raise UserError(f"choose {what} first")
-        inputs, errors = read_inputs(self.session, paths, allow_latents)
+        inputs, errors = read_inputs(session or self.session, paths, allow_latents)
         refuse(errors)
         return inputs
