@@ -1,8 +1,11 @@
 """infer.py draw: scribbles (RGBA or RGB) fitted only where drawn; empty sketches refused."""
 import numpy as np
+import torch
 from PIL import Image
 
-from tests.conftest import infer, summary
+from inversion.draw import START_TRUNCATION, sketch_starts
+from inversion.invert import InversionConfig
+from tests.conftest import infer, summary, tiny_generator
 
 
 def sketch_files(folder):
@@ -21,9 +24,10 @@ def test_draw_fits_rgba_and_rgb_sketches_and_refuses_empty_ones(gen, tmp_path):
     sketches.mkdir()
     sketch_files(sketches)
     out = tmp_path / "draw"
-    result = infer("draw", sketches, "--samples", "3", "--out", out, gen=gen)
+    result = infer("draw", sketches, "--out", out, gen=gen)
     s = summary(out)
     assert s["settings"]["inversion"]["space"] == "w"  # draw's default: strokes alone would pull w+ off the manifold
+    assert s["settings"]["samples"] == 3 and s["settings"]["start_truncation"] == START_TRUNCATION
     assert {e["input"].rsplit("/", 1)[1] for e in s["errors"]} == {"blank.png", "white.png"}
     assert all("mask is empty" in e["error"] for e in s["errors"])
     assert len(s["items"]) == 2
@@ -32,3 +36,13 @@ def test_draw_fits_rgba_and_rgb_sketches_and_refuses_empty_ones(gen, tmp_path):
         assert len(scores) == 3 and scores == sorted(scores) and item["metrics"]["masked_l1"] == scores[0]
         assert (out / item["outputs"]["grid"]).is_file() and (out / item["outputs"]["latent"]).is_file()
     assert "no alpha channel" in result.stdout
+
+
+def test_truncated_starts_lie_between_the_mean_and_the_random_samples():
+    """draw's random starts are pulled toward w_avg (typical cats); one start is the mean whatever psi."""
+    G = tiny_generator()
+    config = InversionConfig(space="w")
+    free = sketch_starts(G, config, 3, seed=1, truncation=1).latent
+    truncated = sketch_starts(G, config, 3, seed=1, truncation=0.5).latent
+    torch.testing.assert_close(truncated - G.w_avg, 0.5 * (free - G.w_avg))
+    assert torch.equal(sketch_starts(G, config, 1, truncation=0.5).latent, G.mean_latent("w", 1))  # one: the mean

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inversion.code import Code
-from inversion.draw import fit_sketch, rank_fits
+from inversion.draw import START_TRUNCATION, fit_sketch, rank_fits
 from latentcat.errors import UserError
 from latentcat.figures import rows_grid
 from latentcat.images import image_grid, to_pil
@@ -13,13 +13,17 @@ from latentcat.latent_files import SUFFIX, write_code
 from latentcat.outputs import Summary
 from latentcat.sketches import load_sketch, sketch_preview
 
-# w, not w+: a few strokes constrain little, and w keeps the fit on the manifold of cats (as iGAN does)
-DEFAULTS = {"steps": 200, "mean_weight": 0.05, "space": "w"}
+# w, not w+: a few strokes constrain little, and w keeps the fit on the manifold of cats (as iGAN does); a pull
+# toward w_avg of 0.5 (0.05 before) keeps it there where the strokes alone drag it into blobs of their colour
+# (docs/draw-investigation.md)
+DEFAULTS = {"steps": 200, "mean_weight": 0.5, "space": "w"}
 
 
 @dataclass(frozen=True)
 class DrawOptions:
-    samples: int = 1      # 1: start from the mean; K > 1: K random starts, all kept, best first
+    # 1: start from the mean (a blurred average cat, whose fits stay blurred); K > 1: K random starts (truncated,
+    # START_TRUNCATION), all kept, best first
+    samples: int = 3
 
     def __post_init__(self):
         if self.samples < 1:
@@ -65,7 +69,8 @@ def fitted_sketches(session, paths: list[str], k: int):
 
 def run(session, paths: list[str], options: DrawOptions, out) -> Summary:
     """Fit every sketch; write per sketch its results (best first), grid and best latent, plus grid.png."""
-    summary = Summary("draw", {**session.describe(), "samples": options.samples}, session.generator_info())
+    summary = Summary("draw", {**session.describe(), "samples": options.samples,
+                                "start_truncation": START_TRUNCATION}, session.generator_info())
     rows = []
     for index, path, fitted in fitted_sketches(session, paths, options.samples):
         if fitted.error:
