@@ -15,7 +15,7 @@ from inversion.invert import InversionConfig
 from inversion.losses import LossWeights
 from inversion.optimize import OPTIMIZERS, OptimizerConfig
 from inversion.precision import PRECISIONS
-from inversion.tuning import SCHEDULES, TUNE_PER, TuningConfig
+from inversion.tuning import DEFAULT_LR as DEFAULT_TUNE_LR, SCHEDULES, TUNE_PER, TuningConfig
 from latentcat import cli
 from latentcat.framing import ALIGN_MODES, FramingConfig
 from latentcat.inputs import expand_inputs
@@ -111,9 +111,16 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
     g.add_argument("--tune-generator", type=int, default=defaults.get("tune_steps", TUNING.steps), metavar="STEPS",
                    help="tune the generator's rendering weights on each photo for STEPS steps (0: off); writes "
                         "NNN-photo.generator.safetensors, only what changed from --generator")
+    g.add_argument("--tune-rank", type=int, default=TUNING.rank, metavar="R",
+                   help="rank of the change tuning makes to each StyleGAN2 conv (LoRA): a photo's generator file "
+                        "holds its factors (0.37 MB at rank 8 for the shipped 64 px generator); 0: every weight of "
+                        "the tuned blocks changes (dense: 12.5 MB a photo; what a DCGAN always gets)")
     g.add_argument("--tune-lr", type=float, default=TUNING.lr,
-                   help="Adam learning rate of the tuned weights (chosen on validation photos at 64 px; PTI uses 3e-4 "
-                        "at 1024 px)")
+                   help="Adam learning rate of the change (default: "
+                        f"{', '.join(f'{v:g} {k}' for k, v in DEFAULT_TUNE_LR.items())}; chosen on validation photos "
+                        "at 64 px)")
+    g.add_argument("--tune-pixel-weight", type=float, default=TUNING.pixel_weight, metavar="W",
+                   help="weight of the pixel loss while tuning (default: --pixel-weight)")
     g.add_argument("--tune-warmup", type=float, default=TUNING.warmup, help="fraction of tuning steps of warm-up")
     g.add_argument("--tune-rampdown", type=float, default=TUNING.rampdown,
                    help="final fraction of tuning steps of cosine ramp-down")
@@ -141,6 +148,9 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
                    help="perceptual loss network (the encoder's training default too, so refinement continues "
                         "what the encoder learnt)")
     g.add_argument("--perceptual-weight", type=float, default=LOSS.perceptual, help="weight of the perceptual loss")
+    g.add_argument("--perceptual-upsample", type=cli.positive_int, default=INVERSION.perceptual_upsample, metavar="F",
+                   help="the perceptual network reads images at F times their side (bilinear; at most 256 px): at "
+                        "64 px read as they are, it is fooled within tens of steps (1: as they are)")
     g.add_argument("--perceptual-layers", metavar="L1,L2",
                    help="layers, e.g. conv1_1,conv3_2 for vgg16 (default: Image2StyleGAN's for vgg16, "
                         "all five LPIPS taps otherwise)")
@@ -173,9 +183,11 @@ def session_settings(args) -> SessionSettings:
                               noise=args.noise_weight)
     inversion = cli.user_facing(InversionConfig, space=args.latent or args.default_space,
                                 optimize_noise=args.optimize_noise, weights=weights, pixel_p=int(args.pixel[1]),
+                                perceptual_upsample=args.perceptual_upsample,
                                 optimizer=optimizer, seed=args.seed, precision=args.precision,
                                 compile=args.compile)
-    tuning = cli.user_facing(TuningConfig, steps=args.tune_generator, lr=args.tune_lr, warmup=args.tune_warmup,
+    tuning = cli.user_facing(TuningConfig, steps=args.tune_generator, rank=args.tune_rank, lr=args.tune_lr,
+                             pixel_weight=args.tune_pixel_weight, warmup=args.tune_warmup,
                              rampdown=args.tune_rampdown, from_resolution=args.tune_layers,
                              schedule=args.tune_schedule, tune_latent=args.tune_latent, latent_lr=args.tune_latent_lr,
                              locality_weight=args.locality_weight, locality_reach=args.locality_reach,
@@ -254,7 +266,8 @@ def add_draw(sub):
     p.set_defaults(expand=True)
     add_common(p)
     p.add_argument("--samples", type=cli.positive_int, default=O.samples,
-                   help="1: start from the mean; K > 1: K random starts, all kept, best first")
+                   help=f"1: start from the mean; K > 1: K random starts (truncation psi {draw.START_TRUNCATION:g}: "
+                        "typical cats), all kept, best first")
     add_inversion(p, draw.DEFAULTS, own_starts=True)
 
 
@@ -286,6 +299,7 @@ def add_compare(sub):
                 lambda a: cli.user_facing(
                     compare.CompareOptions, methods=tuple(m for m in a.methods.split(",") if m),
                     refine_steps=a.refine_steps, refine_lr=a.refine_lr, tuned_refine_steps=a.tuned_refine_steps,
+                    tuned_refine_lr=a.tuned_refine_lr,
                     tune_steps=a.tune_generator, baseline_steps=a.baseline_steps, pti_steps=a.pti_steps,
                     drift_samples=a.drift_samples))
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="photos, or folders of photos")
@@ -293,9 +307,11 @@ def add_compare(sub):
     add_common(p)
     p.add_argument("--methods", default=",".join(O.methods), help=f"some of {', '.join(compare.METHODS)}")
     p.add_argument("--refine-steps", type=int, default=O.refine_steps, help="hybrid: latent steps after the encoder")
-    p.add_argument("--refine-lr", type=float, help="hybrid and tuned: learning rate of those steps (default: --lr)")
+    p.add_argument("--refine-lr", type=float, help="hybrid: learning rate of those steps (default: --lr)")
     p.add_argument("--tuned-refine-steps", type=int, default=O.tuned_refine_steps,
                    help="tuned: latent steps after the encoder, before tuning")
+    p.add_argument("--tuned-refine-lr", type=float, default=O.tuned_refine_lr,
+                   help="tuned: learning rate of those steps (a start near the answer needs no large moves)")
     p.add_argument("--baseline-steps", type=int, default=O.baseline_steps, help="baseline: latent steps from the mean")
     p.add_argument("--pti-steps", type=int, default=O.pti_steps, help="pti: latent steps from the mean before tuning")
     p.add_argument("--drift-samples", type=int, default=O.drift_samples,

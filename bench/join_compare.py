@@ -7,7 +7,7 @@ recomputed from the per-image metrics; the table is printed in the README's form
 mean curve (over that run's photos, which are the shared ones when the runs cover the same photos) and, for
 tuned methods, the drift of random samples' renders (over the shared photos where each photo's drift was
 recorded). `--figure` draws every method's LPIPS against steps on one axis (seconds are left out: runs on
-different machines share no clock).
+different machines share no clock; `--seconds` draws them too, for runs made one after another on one machine).
 
     python bench/join_compare.py bench/results/compare-afhq200.json compare-test200/summary.json \
         --out bench/results/compare-test200.json --figure bench/results/compare-test200-curve.png
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from inversion.metrics import summarize  # noqa: E402
 from latentcat.figures import curves  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
-from latentcat.jobs.compare import METRICS  # noqa: E402
+from latentcat.jobs.compare import METRICS, curves_figure  # noqa: E402
 
 
 def per_photo(summary: dict) -> dict[str, dict]:
@@ -56,10 +56,15 @@ def main():
     parser.add_argument("summaries", nargs="+", help="compare summary.json files (a later one's methods win)")
     parser.add_argument("--out", required=True, help="joined JSON")
     parser.add_argument("--figure", help="PNG of every method's LPIPS against steps")
+    parser.add_argument("--seconds", action="store_true",
+                        help="the runs were made on one machine: the figure also draws LPIPS and PSNR against seconds")
     args = parser.parse_args()
     joined = join([json.loads(Path(p).read_text()) for p in args.summaries])
     write_json(args.out, joined)
-    if args.figure:
+    if args.figure and args.seconds:
+        methods = {m: {**v, "seconds_per_image": v["seconds"]["mean"]} for m, v in joined["methods"].items()}
+        curves_figure(methods, next(iter(methods.values()))["lpips_net"]).save(args.figure)
+    elif args.figure:
         series = {m: (v["curve"]["step"], v["curve"]["lpips"]) if "curve" in v else ([0], [v["lpips"]["mean"]])
                   for m, v in joined["methods"].items()}
         net = next(iter(joined["methods"].values()))["lpips_net"]

@@ -1,9 +1,9 @@
 """Would torch.compile speed up the generator-tuning step? The trial that keeps tuning eager.
 
     python bench/tuning_compile_trial.py --out bench/results
-Times tuning's own render (one generator per photo: torch.func.functional_call under vmap) plus the default loss,
-forward and backward, then an Adam update of the tuned weights, eager and compiled, in one run, at batch 1 and 4
-(shipped 64 px generator). `--compile` compiles the latent step only, because here compiling measured slower.
+Times dense tuning's own render (one generator per photo: torch.func.functional_call under vmap, `--tune-rank 0`)
+plus the default loss, forward and backward, then an Adam update of the tuned weights, eager and compiled, in one
+run, at batch 1 and 4 (shipped 64 px generator). `--compile` compiles the latent step only, because here compiling measured slower.
 Results go to OUT/tuning_compile_trial-<device>.json; nothing here is a test.
 """
 import argparse
@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 import torch
-from torch.func import functional_call, vmap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.timing import machine, one_call, timed  # noqa: E402
 from inversion.feature_networks import DEFAULT_PERCEPTUAL, build_feature_network  # noqa: E402
 from inversion.latents import initial_code  # noqa: E402
 from inversion.losses import InversionLoss, LossWeights  # noqa: E402
-from inversion.tuning import TuningConfig, _Renderer, tuned_names  # noqa: E402
+from inversion.tuned_weights import DenseRows  # noqa: E402
+from inversion.tuning import TuningConfig, tuned_names  # noqa: E402
 from latentcat.files import write_json  # noqa: E402
 from latentcat.generator_files import load_generator  # noqa: E402
 
@@ -27,24 +27,21 @@ DEFAULT_GENERATOR = Path(__file__).resolve().parents[1] / "checkpoints" / "style
 
 
 def tuning_step(G, network, rows: int, device):
-    """(score, step): score(weights, latent) -> per-photo loss; step(score) runs one Adam step through it."""
+    """(score, step): score() -> per-photo loss; step(score) runs one Adam step through it."""
     with torch.no_grad():
         targets = initial_code(G, "w+", "random", rows, seed=1).render(G)
     latent = initial_code(G, "w+", "mean", rows).latent.to(device)[:, None]
-    renderer, parent = _Renderer(G), dict(G.named_parameters())
-    weights = {name: parent[name].detach()[None].repeat(rows, *[1] * parent[name].ndim).requires_grad_(True)
-               for block in tuned_names(G, TuningConfig()) for name in block}
+    blocks = tuned_names(G, TuningConfig())
+    change = DenseRows(G, blocks, rows)
     loss = InversionLoss(LossWeights(), targets, None, network)
-    optimizer = torch.optim.Adam(list(weights.values()), lr=1e-4)
+    optimizer = torch.optim.Adam(change.params(), lr=1e-4)
 
-    def score(w, lat):
-        def one(row_weights, row_latent):
-            return functional_call(renderer, {f"G.{k}": v for k, v in row_weights.items()}, (row_latent, "w+", None))
-        return loss(vmap(one)(w, lat).flatten(0, 1))[0]
+    def score():
+        return loss(change.render(latent, "w+", None, len(blocks)))[0]
 
     def step(fn):
         optimizer.zero_grad()
-        fn(weights, latent).sum().backward()
+        fn().sum().backward()
         optimizer.step()
     return score, step
 

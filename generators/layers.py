@@ -4,6 +4,7 @@ Equalised learning rate as in NVlabs: parameters are stored at unit scale and mu
 their He gain at run time, so Adam treats every layer alike.
 """
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -82,6 +83,24 @@ def upsample(x: torch.Tensor, resample: str = "nvlabs") -> torch.Tensor:
     return F.conv_transpose2d(x, fir_filter(x, gain=4.0), stride=2, padding=1, groups=x.shape[1])
 
 
+@dataclass
+class LowRankChange:
+    """A change of low rank to a modulated conv's weight, one per row of a batch (generator tuning: one row per
+    tuned generator): row j convolves with W + up[j] @ down[j] (reshaped to W's shape). A batch of N samples
+    holds N / R consecutive samples of each of the R rows. Applied as a second, thin convolution beside the
+    shared one, so tuning needs no gradient of the full weight and no per-sample weights."""
+    up: torch.Tensor    # [R, out, rank]
+    down: torch.Tensor  # [R, rank, in, k, k]
+
+    @property
+    def rows(self) -> int:
+        return self.up.shape[0]
+
+    def dense(self) -> torch.Tensor:
+        """[R, out, in, k, k]: each row's change of the weight."""
+        return torch.einsum("jor,jrikl->joikl", self.up, self.down)
+
+
 class ModulatedConv2d(nn.Module):
     """Style-modulated convolution: scale input channels by a per-sample style, convolve, then demodulate.
 
@@ -90,7 +109,8 @@ class ModulatedConv2d(nn.Module):
     gain), toRGB-style convs scale the styles by the weight gain, and with `up` the conv is a stride-2 transposed
     conv followed by the [1, 3, 3, 1] filter with zero padding (with resample="bilinear": bilinear 2x, then the
     conv, as latentcat's generators trained before these layers). `weight` is stored as the kernel F.conv2d would
-    apply on the output grid; NVlabs' transposed-conv kernel is that kernel flipped.
+    apply on the output grid; NVlabs' transposed-conv kernel is that kernel flipped. `change`, when set (generator
+    tuning sets it on a copy), adds a LowRankChange per row of the batch.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int,
@@ -103,28 +123,61 @@ class ModulatedConv2d(nn.Module):
         self.up = up
         self.resample = resample
         self.padding = kernel_size // 2
+        self.change: LowRankChange | None = None
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """x: [N, in, H, W]; w: [N, w_dim] -> [N, out, H', W'] (H' = 2H when up)."""
+        change = self.change
         # Styles and demodulation coefficients in fp32: their squares overflow fp16 easily.
         with torch.autocast(device_type=x.device.type, enabled=False):
             styles = self.affine(w.float())
             weight = self.weight.float()
+            change = LowRankChange(change.up.float(), change.down.float()) if change is not None else None
             if not self.demodulate:
                 styles = styles * self.weight_gain
             elif x.dtype == torch.float16:  # NVlabs' pre-normalisation against fp16 overflow (cancels out)
-                weight = weight * (self.weight_gain / weight.abs().amax(dim=[1, 2, 3], keepdim=True))
+                scale = self.weight_gain / weight.abs().amax(dim=[1, 2, 3], keepdim=True)
+                weight = weight * scale
+                if change is not None:
+                    change = LowRankChange(change.up * scale.reshape(1, -1, 1), change.down)
                 styles = styles / styles.abs().amax(dim=1, keepdim=True)
             if self.demodulate:
-                dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+                dcoefs = self._demodulation(styles, weight, change)
         x = x * styles.to(x.dtype).reshape(*styles.shape, 1, 1)
-        if self.up and self.resample == "bilinear":
-            x = F.conv2d(upsample(x, "bilinear"), weight.to(x.dtype), padding=self.padding)
-        elif self.up:
-            x = F.conv_transpose2d(x, weight.flip([2, 3]).transpose(0, 1).to(x.dtype), stride=2)
-            x = F.conv2d(x, fir_filter(x, gain=4.0), padding=1, groups=x.shape[1])
-        else:
-            x = F.conv2d(x, weight.to(x.dtype), padding=self.padding)
+        y = self._convolve(x, weight.to(x.dtype))
+        if change is not None:
+            y = y + self._low_rank_branch(x, change.up.to(x.dtype), change.down.to(x.dtype))
         if self.demodulate:
-            x = x * dcoefs.to(x.dtype).reshape(*dcoefs.shape, 1, 1)
-        return x
+            y = y * dcoefs.to(x.dtype).reshape(*dcoefs.shape, 1, 1)
+        return y
+
+    @staticmethod
+    def _demodulation(styles: torch.Tensor, weight: torch.Tensor, change: LowRankChange | None) -> torch.Tensor:
+        """[N, out]: 1 / the norm of each sample's modulated kernel (its row's changed weight, with a change)."""
+        if change is None:
+            return (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+        squares = (weight + change.dense()).square().sum(dim=[3, 4])           # [R, out, in]
+        per_row = styles.square().reshape(change.rows, -1, styles.shape[1])           # [R, P, in]
+        return (torch.einsum("jpi,joi->jpo", per_row, squares).flatten(0, 1) + 1e-8).rsqrt()
+
+    def _convolve(self, x: torch.Tensor, weight: torch.Tensor, groups: int = 1) -> torch.Tensor:
+        """x [N, groups * in, H, W] by `weight` [groups * out, in, k, k] (groups independent convolutions), with
+        this layer's upsampling."""
+        if self.up and self.resample == "bilinear":
+            return F.conv2d(upsample(x, "bilinear"), weight, padding=self.padding, groups=groups)
+        if self.up:
+            out, inp, k = weight.shape[0] // groups, weight.shape[1], weight.shape[2]
+            kernel = weight.flip([2, 3]).reshape(groups, out, inp, k, k).transpose(1, 2).reshape(-1, out, k, k)
+            x = F.conv_transpose2d(x, kernel, stride=2, groups=groups)
+            return F.conv2d(x, fir_filter(x, gain=4.0), padding=1, groups=x.shape[1])
+        return F.conv2d(x, weight, padding=self.padding, groups=groups)
+
+    def _low_rank_branch(self, x: torch.Tensor, up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
+        """The rows' changes applied to x [N, in, H, W]: through `down` as one grouped conv (a group per row),
+        then `up` per row."""
+        rows, rank = down.shape[:2]
+        per_row = x.shape[0] // rows
+        grouped = x.reshape(rows, per_row, *x.shape[1:]).transpose(0, 1).reshape(per_row, -1, *x.shape[2:])
+        y = self._convolve(grouped, down.flatten(0, 1), groups=rows)               # [P, R * rank, H', W']
+        y = y.reshape(per_row, rows, rank, *y.shape[2:]).transpose(0, 1)            # [R, P, rank, H', W']
+        return torch.einsum("jprhw,jor->jpohw", y, up).flatten(0, 1)

@@ -151,8 +151,10 @@ def mean_difference(G, positive: Code, negative: Code, layers=None) -> Direction
 
 def move(G, code: Code, directions: Directions, index: int, strength: float, layers=None) -> Code:
     """`code` (any rows, any space of G) in w+, moved by `strength` along direction `index` on `layers` (None: the
-    layers the directions were found on); every other layer, and the noise maps, stay exactly as they were."""
-    if code.generator != directions.generator:
+    layers the directions were found on); every other layer, and the noise maps, stay exactly as they were.
+    Directions of a tuned generator's parent fit it too: tuning leaves the mapping, and so w space, as it was."""
+    parent = getattr(getattr(G, "tuned", None), "parent", None)
+    if directions.generator not in (code.generator, parent):
         raise ValueError(f"these directions belong to generator {directions.generator}, not to this code's "
                          f"generator {code.generator}: find directions with the generator in use")
     if not 0 <= index < len(directions):

@@ -9,7 +9,7 @@ from inversion.code import Code
 from inversion.compiled import maybe_compiled
 from inversion.feature_networks import FeatureNetwork
 from inversion.latents import noise_scale, w_spread
-from inversion.losses import InversionLoss, LossWeights, renormalize_noise
+from inversion.losses import InversionLoss, LossWeights, perceptual_side, renormalize_noise
 from inversion.optimize import OptimizationLog, OptimizerConfig, optimize
 from inversion.precision import check_precision, in_precision
 
@@ -22,6 +22,7 @@ class InversionConfig:
     optimize_noise: bool = False
     weights: LossWeights = field(default_factory=LossWeights)
     pixel_p: int = 2
+    perceptual_upsample: int = 2  # the perceptual network reads images at this many times their side (<= 256 px)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     seed: int = 0  # for the latent noise ramp
     precision: str = "fp32"
@@ -32,7 +33,13 @@ class InversionConfig:
             raise ValueError(f"latent space must be one of {', '.join(SPACES)}, got {self.space!r}")
         if self.pixel_p not in (1, 2):
             raise ValueError(f"pixel loss must be L1 or L2 (p = 1 or 2), got p = {self.pixel_p}")
+        if self.perceptual_upsample < 1:
+            raise ValueError(f"the perceptual upsampling must be a whole factor >= 1, got {self.perceptual_upsample}")
         check_precision(self.precision)
+
+    def perceptual_side(self, G) -> int:
+        """The side at which the loss's perceptual network reads G's images."""
+        return perceptual_side(G.resolution, self.perceptual_upsample)
 
 
 @dataclass
@@ -77,7 +84,7 @@ def invert(G, targets: torch.Tensor, config: InversionConfig, start: Code,
     noise = start_noise(G, start, config.optimize_noise)
     optimised_noise = noise if config.optimize_noise else None
     params = [latent] + ([n.requires_grad_(True) for n in optimised_noise] if optimised_noise else [])
-    loss = InversionLoss(config.weights, targets, masks, network, config.pixel_p)
+    loss = InversionLoss(config.weights, targets, masks, network, config.pixel_p, config.perceptual_side(G))
     centre = G.code_mean()
     opt = config.optimizer
     spread = w_spread(G) if opt.latent_noise > 0 and config.space != "z" else 0.0

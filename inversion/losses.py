@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inversion.feature_networks import FeatureNetwork
+from inversion.feature_networks import MAX_SIDE, FeatureNetwork
 from inversion.precision import in_precision
 
 
@@ -45,21 +45,41 @@ class PixelLoss(nn.Module):
         return masked_mean(diff if self.p == 1 else diff.square(), mask)
 
 
+def perceptual_side(resolution: int, upsample: int) -> int:
+    """The side at which a loss's perceptual network reads a generator's images: `upsample` times theirs, at most
+    MAX_SIDE (larger images are area-downsampled to it, as NVlabs' projector reads its VGG16 input)."""
+    return min(MAX_SIDE, resolution * upsample)
+
+
 class PerceptualLoss(nn.Module):
     """Sum over layers of the feature network's distance maps, each averaged over the mask resized to it.
 
+    `side`: both images are resized to it first (bilinear up, area down; None: as they are). A 64 px image read
+    as it is gives AlexNet's first layer a 15x15 map, and the optimisation fools the network within tens of steps
+    while the photo is still far (docs/investigations.md); read at 2x, the same network keeps guiding it.
     `target_features` lets a caller compute the fixed target's features once for a whole optimisation.
     `precision` "bf16" runs the network's trunk in bf16; distances and their means stay fp32.
     """
 
-    def __init__(self, network: FeatureNetwork):
+    def __init__(self, network: FeatureNetwork, side: int | None = None):
         super().__init__()
-        self.network = network
+        self.network, self.side = network, side
+
+    def read(self, x: torch.Tensor) -> torch.Tensor:
+        """x as the network reads it: at `side` px."""
+        if self.side is None or x.shape[-1] == self.side:
+            return x
+        if x.shape[-1] > self.side:
+            return F.interpolate(x, size=(self.side, self.side), mode="area")
+        return F.interpolate(x, size=(self.side, self.side), mode="bilinear", align_corners=False)
+
+    def features_of(self, y: torch.Tensor, precision: str = "fp32") -> list[torch.Tensor]:
+        return in_precision(precision, y.device, self.network.features, self.read(y))
 
     def forward(self, x, y, mask=None, target_features=None, precision: str = "fp32"):
         if target_features is None:
-            target_features = in_precision(precision, y.device, self.network.features, y)
-        features = in_precision(precision, x.device, self.network.features, keep_inside(x, y, mask))
+            target_features = self.features_of(y, precision)
+        features = in_precision(precision, x.device, self.network.features, self.read(keep_inside(x, y, mask)))
         maps = self.network.distances(features, target_features)
         return sum(masked_mean(m, mask) for m in maps)
 
@@ -125,21 +145,21 @@ class InversionLoss(nn.Module):
     """The weighted mix of every term against one batch of targets: `forward(...) -> (total [N], {name: [N]})`.
 
     Built once per optimisation: the target's perceptual features are computed here, once, in fp32.
-    `precision` (per call) is the perceptual trunk's, as in PerceptualLoss.
+    `precision` (per call) is the perceptual trunk's, as in PerceptualLoss; `perceptual_side` its input side.
     """
 
     def __init__(self, weights: LossWeights, target: torch.Tensor, mask: torch.Tensor | None = None,
-                 network: FeatureNetwork | None = None, pixel_p: int = 2):
+                 network: FeatureNetwork | None = None, pixel_p: int = 2, perceptual_side: int | None = None):
         super().__init__()
         if weights.perceptual > 0 and network is None:
             raise ValueError("a perceptual weight > 0 needs a perceptual network")
         self.weights = weights
         self.target, self.mask = target, mask
         self.pixel = PixelLoss(pixel_p)
-        self.perceptual = PerceptualLoss(network) if weights.perceptual > 0 else None
+        self.perceptual = PerceptualLoss(network, perceptual_side) if weights.perceptual > 0 else None
         if self.perceptual is not None:
             with torch.no_grad():
-                self.target_features = network.features(target)
+                self.target_features = self.perceptual.features_of(target)
 
     def forward(self, images, *, latent=None, init=None, codes=None, code_mean=None, noises=None,
                 precision: str = "fp32"):

@@ -5,19 +5,18 @@ PTI (Roich et al. 2022) freezes the code found first (the pivot) and tunes the w
 stage's loss and on the one optimisation loop.
 
 A batch of N photos is R rows of P photos: one generator per photo (R = N, P = 1: the best fidelity) or one for
-the whole batch (R = 1, P = N: what interpolate and mix need, so their photos share a generator). Each row's
-weights are stacked [R, ...] and rendered with torch.func (vmap over rows), so the loop stops a failing row,
-or a row that is done, without touching the others. Renders run in the inversion's precision (bf16: autocast
-casts the fp32 weights for each render; the weights and their Adam state stay fp32), the final render in fp32.
-The tuned weights are rounded to parent + an fp16 change at the end, so a file holding only that change
-reproduces them bit for bit.
+the whole batch (R = 1, P = N: what interpolate and mix need, so their photos share a generator). What moves is
+a change per row (`inversion.tuned_weights`): of low rank in each conv of StyleGAN2 (the default: a photo's
+file is 0.37 MB), or dense, every weight of the tuned blocks (any generator), so the loop stops a failing row,
+or a row that is done, without touching the others. Renders run in the inversion's precision (bf16: autocast;
+the changes and their Adam state stay fp32), the final render in fp32, with the changes rounded to fp16 as
+they are saved, so a tuned file reproduces that render bit for bit.
 """
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
-from torch.func import functional_call, vmap
 
 from generators.protocol import fingerprint
 from inversion.code import Code
@@ -26,16 +25,22 @@ from inversion.invert import InversionConfig
 from inversion.losses import InversionLoss, locality_loss
 from inversion.optimize import OptimizationLog, OptimizerConfig, optimize
 from inversion.precision import in_precision
+from inversion.tuned_weights import DenseRows, LowRankRows, apply_tuned, low_rank_names
 
 TUNE_PER = ("photo", "batch")
 SCHEDULES = ("all", "progressive")
+
+
+DEFAULT_LR = {"low-rank": 1e-2, "dense": 3e-3}  # Adam's rate (dense: best of 1e-3, 3e-3, 1e-2 on val8)
 
 
 @dataclass(frozen=True)
 class TuningConfig:
     """Which weights move, how fast, for how long, and what keeps the tuned generator a cat generator."""
     steps: int = 0                   # tuning steps after the latent stage (0: no tuning)
-    lr: float = 3e-3                 # Adam's learning rate for the weights (best of 1e-3, 3e-3, 1e-2 at 64 px)
+    rank: int = 8                    # rank of each conv's change (0: every weight of the tuned blocks, dense)
+    lr: float | None = None          # Adam's learning rate (None: DEFAULT_LR of the parameterisation)
+    pixel_weight: float | None = None  # the pixel term's weight while tuning (None: the latent stage's)
     warmup: float = 0.0              # fraction of the steps of learning-rate warm-up
     rampdown: float = 0.0            # final fraction of the steps of cosine ramp-down
     from_resolution: int = 4         # tune the blocks rendering at this resolution and finer (4: all)
@@ -51,8 +56,12 @@ class TuningConfig:
     def __post_init__(self):
         if self.steps < 0:
             raise ValueError(f"tuning steps must be >= 0, got {self.steps}")
-        if not self.lr > 0 or not self.latent_lr > 0:
+        if self.rank < 0:
+            raise ValueError(f"the tuning rank must be >= 0 (0: dense), got {self.rank}")
+        if (self.lr is not None and not self.lr > 0) or not self.latent_lr > 0:
             raise ValueError("tuning learning rates must be > 0")
+        if self.pixel_weight is not None and not self.pixel_weight >= 0:
+            raise ValueError(f"the tuning pixel weight must be >= 0, got {self.pixel_weight}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"tuning schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.per not in TUNE_PER:
@@ -64,17 +73,9 @@ class TuningConfig:
         if self.stop_lpips is not None and not self.stop_lpips >= 0:
             raise ValueError(f"the early-stop threshold must be >= 0, got {self.stop_lpips}")
 
-    def optimizer(self) -> OptimizerConfig:
-        return OptimizerConfig(name="adam", steps=self.steps, lr=self.lr, warmup=self.warmup,
-                               rampdown=self.rampdown)
-
-
-@dataclass(frozen=True)
-class Tuned:
-    """What tuning did to a generator: its parent's fingerprint and the fp16 change of each tuned tensor (the
-    tuned weights are exactly parent + change in fp32). Tuned generators carry it as `G.tuned`."""
-    parent: str
-    changes: dict[str, torch.Tensor]
+    def optimizer(self, parameterisation: str) -> OptimizerConfig:
+        lr = self.lr if self.lr is not None else DEFAULT_LR[parameterisation]
+        return OptimizerConfig(name="adam", steps=self.steps, lr=lr, warmup=self.warmup, rampdown=self.rampdown)
 
 
 @dataclass
@@ -96,17 +97,6 @@ class TuningResult:
                     self.fingerprints[self.rows[i]])
 
 
-class _Renderer(nn.Module):
-    """G.render as a module's forward, so torch.func can call it with other weights."""
-
-    def __init__(self, G):
-        super().__init__()
-        self.G = G
-
-    def forward(self, latent, space: str, noise):
-        return self.G.render(self.G.codes(latent, space), noise)
-
-
 def tuned_names(G, tuning: TuningConfig) -> list[list[str]]:
     """The parameter names tuning may change, one list per block, coarse to fine."""
     blocks = [names for res, names in G.blocks() if res >= tuning.from_resolution]
@@ -122,51 +112,48 @@ def unlocked_blocks(num_blocks: int, tuning: TuningConfig, step: int) -> int:
     return min(num_blocks, 1 + int(step * 2 * num_blocks / max(tuning.steps, 1)))
 
 
+def changing(G, tuning: TuningConfig, rows: int, seed: int) -> tuple[str, DenseRows | LowRankRows]:
+    """What tuning moves, and its name: a low-rank change of each conv where the rank is > 0 and the generator
+    has modulated convs (StyleGAN2), else every weight of the tuned blocks."""
+    blocks = tuned_names(G, tuning)
+    convs = [low_rank_names(G, names) for names in blocks]
+    if tuning.rank > 0 and any(convs):
+        return "low-rank", LowRankRows(G, convs, rows, tuning.rank, seed)
+    return "dense", DenseRows(G, blocks, rows)
+
+
 def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig, pivot: Code,
          network: FeatureNetwork | None = None, on_step=None, progress: bool = True, seed: int = 0,
          stop=None) -> TuningResult:
-    """Tune copies of G's rendering weights (and the code, with tune_latent) to reproduce `targets`
+    """Tune a change of G's rendering weights per row (and the code, with tune_latent) to reproduce `targets`
     [N, 3, R, R] from `pivot` (a Code of N rows). on_step(step, render) and stop() as in `invert`."""
     n, device, space = targets.shape[0], targets.device, pivot.space
     rows, per_row = (n, 1) if tuning.per == "photo" else (1, n)
-    renderer = _Renderer(G)
-    blocks = tuned_names(G, tuning)
-    parent = dict(G.named_parameters())
-    weights = {name: parent[name].detach()[None].repeat(rows, *[1] * parent[name].ndim).requires_grad_(True)
-               for block in blocks for name in block}
+    kind, change = changing(G, tuning, rows, seed)
+    num_blocks = len(change.blocks)
     pivot = pivot.to(device)
     latent = pivot.latent.detach().clone().reshape(rows, per_row, *pivot.latent.shape[1:])
     latent.requires_grad_(tuning.tune_latent)
-    noise = [m.reshape(rows, per_row, *m.shape[1:]) for m in pivot.noise] if pivot.noise else None
-    loss = InversionLoss(config.weights, targets, None, network, config.pixel_p)
+    noise = list(pivot.noise) if pivot.noise else None
+    weights = config.weights if tuning.pixel_weight is None else replace(config.weights, pixel=tuning.pixel_weight)
+    loss = InversionLoss(weights, targets, None, network, config.pixel_p, config.perceptual_side(G))
     centre = G.code_mean()
     generator = torch.Generator(device=device).manual_seed(seed)
-
-    def render_rows(w: dict, lat: torch.Tensor, noise_maps) -> torch.Tensor:
-        """[rows, P, ...] latents with each row's weights -> images [rows * P, 3, R, R]."""
-        def one(row_weights, row_latent, row_noise):
-            return functional_call(renderer, {f"G.{k}": v for k, v in row_weights.items()},
-                                   (row_latent, space, row_noise))
-        images = vmap(one, in_dims=(0, 0, 0 if noise_maps else None))(w, lat, noise_maps)
-        return images.flatten(0, 1)
-
     state = {}
 
     def evaluate(step: int) -> torch.Tensor:
-        moving = {name for block in blocks[:unlocked_blocks(len(blocks), tuning, step)] for name in block}
-        w = {name: p if name in moving else p.detach() for name, p in weights.items()}
-        images = in_precision(config.precision, device, render_rows, w, latent, noise)
+        unlocked = unlocked_blocks(num_blocks, tuning, step)
+        images = in_precision(config.precision, device, change.render, latent, space, noise, unlocked)
         flat = latent.flatten(0, 1)
-        codes = G.codes(flat, space)
-        total, terms = loss(images, latent=flat, init=pivot.latent, codes=codes, code_mean=centre,
+        total, terms = loss(images, latent=flat, init=pivot.latent, codes=G.codes(flat, space), code_mean=centre,
                             precision=config.precision)
         total = total.reshape(rows, per_row).mean(dim=1)
         if tuning.locality_weight > 0:
-            total = total + tuning.locality_weight * locality(w)
+            total = total + tuning.locality_weight * locality(unlocked)
         state["terms"] = terms
         return total
 
-    def locality(w: dict) -> torch.Tensor:
+    def locality(unlocked: int) -> torch.Tensor:
         """Per row: how much the tuned weights change the renders of codes between the pivot and random
         samples (PTI), against the parent's renders, averaged over the row's samples."""
         k = tuning.locality_samples
@@ -176,8 +163,8 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
         near = torch.lerp(pivots, samples, tuning.locality_reach)
         with torch.no_grad():
             before = in_precision(config.precision, device, G.render, G.codes(near.flatten(0, 1), space))
-        after = in_precision(config.precision, device, render_rows, w, near, None)
-        terms = locality_loss(after, before, config.weights, loss.pixel, loss.perceptual, config.precision)
+        after = in_precision(config.precision, device, change.render, near, space, None, unlocked)
+        terms = locality_loss(after, before, weights, loss.pixel, loss.perceptual, config.precision)
         return terms.reshape(rows, k).mean(dim=1)
 
     def finished() -> torch.Tensor:
@@ -188,29 +175,24 @@ def tune(G, targets: torch.Tensor, config: InversionConfig, tuning: TuningConfig
 
     @torch.no_grad()
     def current_images():
-        return render_rows({k: v.detach() for k, v in weights.items()}, latent.detach(), noise)
+        return change.render(latent.detach(), space, noise, num_blocks)
 
     def after_step(step: int):
         if on_step is not None:
             on_step(step, current_images)
 
-    params = list(weights.values()) + ([latent] if tuning.tune_latent else [])
-    scales = [1.0] * len(weights) + ([tuning.latent_lr / tuning.lr] if tuning.tune_latent else [])
-    log = optimize(params, evaluate, tuning.optimizer(), after_step, progress, "tune", scales, finished, stop)
-    generators = [copy.deepcopy(G) for _ in range(rows)]
-    parent_fingerprint = fingerprint(G)
-    with torch.no_grad():
-        changes = {name: (stacked.detach() - parent[name][None]).half() for name, stacked in weights.items()}
+    params = change.params() + ([latent] if tuning.tune_latent else [])
+    optimizer = tuning.optimizer(kind)
+    scales = [1.0] * len(change.params()) + ([tuning.latent_lr / optimizer.base_lr] if tuning.tune_latent else [])
+    log = optimize(params, evaluate, optimizer, after_step, progress, "tune", scales, finished, stop)
+    parent = fingerprint(G)
+    generators = [apply_tuned(copy.deepcopy(G), change.rounded(row, parent)) for row in range(rows)]
+    with torch.no_grad():  # each row by its own tuned generator, in fp32: what its file renders anywhere
+        flat, parts = latent.flatten(0, 1), []
         for row, tuned in enumerate(generators):
-            params = dict(tuned.named_parameters())
-            for name, change in changes.items():
-                params[name].copy_(parent[name] + change[row].float())
-            tuned.tuned = Tuned(parent_fingerprint, {name: change[row].to("cpu", copy=True)  # its own row alone
-                                                      for name, change in changes.items()
-                                                      if change[row].any()})
-        final = {name: torch.stack([dict(t.named_parameters())[name] for t in generators]) for name in weights}
-        images = render_rows(final, latent, noise)
-        flat = latent.flatten(0, 1)
+            mine = slice(row * per_row, (row + 1) * per_row)
+            parts.append(tuned.render(G.codes(flat[mine], space), [m[mine] for m in noise] if noise else None))
+        images = torch.cat(parts)
         total, terms = loss(images, latent=flat, init=pivot.latent, codes=G.codes(flat, space), code_mean=centre)
     code = Code(flat.detach(), space, pivot.noise, None).detach()
     return TuningResult(generators=generators, rows=[i // per_row for i in range(n)], code=code,

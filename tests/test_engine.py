@@ -230,6 +230,26 @@ def test_masked_losses_give_exactly_zero_gradient_outside_the_mask():
     assert torch.count_nonzero(images.grad * mask) > 0
 
 
+@pytest.mark.parametrize("side", [32, 64])
+def test_the_perceptual_network_reads_images_at_the_chosen_side_and_a_mask_still_holds(side):
+    """--perceptual-upsample: both images resized before the network (never the pixel term); at the images' own
+    side nothing changes, and masked pixels still get exactly no gradient."""
+    net = build_feature_network("stlpips-alex")
+    seen = []
+    read = net.features
+    net.features = lambda x: (seen.append(x.shape[-1]), read(x))[1]
+    torch.manual_seed(0)
+    target, mask = torch.rand(2, 3, 32, 32) * 2 - 1, torch.zeros(2, 1, 32, 32)
+    mask[:, :, 8:20, 4:24] = 1
+    images = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    resized = InversionLoss(LossWeights(pixel=0.0), target, mask, net, perceptual_side=side)(images)[0]
+    as_is = InversionLoss(LossWeights(pixel=0.0), target, mask, net)(images)[0]
+    assert seen and all(s == side for s in seen[:2]) and seen[-1] == 32
+    assert torch.allclose(resized, as_is) == (side == 32)
+    resized.sum().backward()
+    assert torch.count_nonzero(images.grad * (1 - mask)) == 0 and torch.count_nonzero(images.grad * mask) > 0
+
+
 def test_zero_weights_skip_their_terms(known):
     _, targets = known
     total, terms = InversionLoss(LossWeights(pixel=0.0, perceptual=0.0, latent_change=1.0), targets)(

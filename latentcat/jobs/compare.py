@@ -31,7 +31,8 @@ class CompareOptions:
     refine_steps: int = 100          # hybrid: latent steps after the encoder
     refine_lr: float | None = None   # hybrid's learning rate (None: --lr). A start near the answer needs no large
     #                                  moves (In-Domain GAN inversion refines with a tenth of the projector's rate)
-    tuned_refine_steps: int = 50     # tuned: latent steps after the encoder, before tuning (at --refine-lr)
+    tuned_refine_steps: int = 50     # tuned: latent steps after the encoder, before tuning
+    tuned_refine_lr: float = 0.02    # their learning rate (chosen with the tuning recipe on validation photos)
     tune_steps: int = 50             # tuned and pti: generator tuning steps
     baseline_steps: int = 1000       # baseline: latent steps from the mean
     pti_steps: int = 450             # pti: latent steps from the mean before tuning (PTI's own count)
@@ -43,6 +44,8 @@ class CompareOptions:
             raise ValueError(f"--methods takes some of {', '.join(METHODS)}; got {', '.join(unknown) or 'none'}")
         if self.refine_lr is not None and not self.refine_lr > 0:
             raise ValueError(f"--refine-lr must be > 0, got {self.refine_lr}")
+        if not self.tuned_refine_lr > 0:
+            raise ValueError(f"--tuned-refine-lr must be > 0, got {self.tuned_refine_lr}")
         for name in ("refine_steps", "tuned_refine_steps", "tune_steps", "baseline_steps", "pti_steps",
                      "drift_samples"):
             if getattr(self, name) < 0:
@@ -57,7 +60,7 @@ def runs(session, o: CompareOptions) -> dict:
     every = {"encoder": lambda: session.with_run("encoder", 0),
              "encoder-1": lambda: session.with_run("encoder", 0, encoder_iterations=1),
              "hybrid": lambda: session.with_run("encoder", o.refine_steps, o.refine_lr),
-             "tuned": lambda: session.with_run("encoder", o.tuned_refine_steps, o.refine_lr, o.tune_steps),
+             "tuned": lambda: session.with_run("encoder", o.tuned_refine_steps, o.tuned_refine_lr, o.tune_steps),
              "baseline": lambda: session.with_run("mean", o.baseline_steps),
              "pti": lambda: session.with_run("mean", o.pti_steps, tune_steps=o.tune_steps)}
     return {m: every[m]() for m in o.methods}
