@@ -18,12 +18,12 @@ install: $(STAMP)
 demo: install  # infer.py's defaults: the shipped generator and its encoder
 	$(PY) infer.py sample --num 16 --seed 0 --truncation 0.7 --out $(DEMO)/samples
 	$(PY) -m latentcat.examples $(DEMO)/examples
-	$(PY) infer.py compare $(DEMO)/examples/photos --methods encoder,hybrid,tuned,baseline --refine-steps 20 \
-	    --tuned-refine-steps 20 --tune-generator 20 --baseline-steps 100 --refine-lr 0.02 --record-every 5 \
-	    --drift-samples 8 --no-progress --out $(DEMO)/compare
+	$(PY) infer.py compare $(DEMO)/examples/photos/chelsea.png $(DEMO)/examples/photos/sample-a.png \
+	    --methods encoder,hybrid,tuned,baseline --refine-steps 20 --tuned-refine-steps 20 --tune-generator 20 \
+	    --baseline-steps 40 --refine-lr 0.02 --record-every 5 --drift-samples 8 --no-progress --out $(DEMO)/compare
 	$(PY) infer.py interpolate $(DEMO)/examples/photos/chelsea.png $(DEMO)/examples/photos/sample-a.png \
-	    --steps 30 --lr 0.02 --tune-generator 15 --frames 15 --no-progress --out $(DEMO)/interpolate
-	$(PY) infer.py draw $(DEMO)/examples/scribble.png --samples 4 --steps 50 --no-progress --out $(DEMO)/draw
+	    --steps 20 --lr 0.02 --tune-generator 10 --frames 15 --no-progress --out $(DEMO)/interpolate
+	$(PY) infer.py draw $(DEMO)/examples/scribble.png --samples 2 --steps 25 --no-progress --out $(DEMO)/draw
 	$(PY) infer.py invert $(DEMO)/examples/photos/chelsea.png $(DEMO)/examples/photos/sample-a.png --steps 0 \
 	    --generator checkpoints/stylegan2-grumpy64.safetensors --encoder checkpoints/encoder-cat64.safetensors \
 	    --no-progress --out $(DEMO)/grumpify

@@ -19,8 +19,9 @@ import latentcat.outputs
 from generators import build_generator, preset
 from latentcat.generator_files import save_generator
 
-# Tiny models gain nothing from a second thread, and the test process, the commands it starts and the studio's
-# server share the cores: one thread each, or their threads spin against each other (several times slower).
+# Tiny models gain nothing from a second thread, and the suite's two worker processes (setup.cfg), the commands
+# they start and the studio's server share the cores: one thread each, or their threads spin against each other
+# (several times slower).
 torch.set_num_threads(1)
 os.environ["OMP_NUM_THREADS"] = "1"
 
