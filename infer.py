@@ -148,7 +148,8 @@ def add_inversion(p, defaults: dict, own_starts: bool = False):
                    help="perceptual loss network (the encoder's training default too, so refinement continues "
                         "what the encoder learnt)")
     g.add_argument("--perceptual-weight", type=float, default=LOSS.perceptual, help="weight of the perceptual loss")
-    g.add_argument("--perceptual-upsample", type=cli.positive_int, default=INVERSION.perceptual_upsample, metavar="F",
+    g.add_argument("--perceptual-upsample", type=cli.positive_int, metavar="F",
+                   default=defaults.get("perceptual_upsample", INVERSION.perceptual_upsample),
                    help="the perceptual network reads images at F times their side (bilinear; at most 256 px): at "
                         "64 px read as they are, it is fooled within tens of steps (1: as they are)")
     g.add_argument("--perceptual-layers", metavar="L1,L2",

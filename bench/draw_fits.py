@@ -58,6 +58,7 @@ class Setting:
     truncation: float = 1.0
     wplus_from: float = 1.0
     rank: str = "stroke"   # stroke: lowest error inside the strokes; outside: least change outside them
+    upsample: int = InversionConfig.perceptual_upsample  # the side at which the loss network reads, x 64 px
 
 
 OLD_NAME = "old default (w, mean 0.05, mean start)"
@@ -68,6 +69,7 @@ SETTINGS = {
     "w then w+ (half), mean 0.05": Setting(mean_weight=0.05, wplus_from=0.5),
     "3 starts psi 0.7, mean 0.5, by stroke": Setting(mean_weight=0.5, starts=3, truncation=0.7),
     "3 starts psi 0.7, mean 0.5, by outside": Setting(mean_weight=0.5, starts=3, truncation=0.7, rank="outside"),
+    "3 starts psi 0.7, mean 0.5, loss read at 64 px": Setting(mean_weight=0.5, starts=3, truncation=0.7, upsample=1),
 }
 
 
@@ -75,7 +77,7 @@ def current_default() -> Setting:
     """The setting `infer.py draw` now uses (latentcat/jobs/draw.py)."""
     starts = DrawOptions().samples
     return Setting(mean_weight=DEFAULTS["mean_weight"], starts=starts,
-                   truncation=START_TRUNCATION if starts > 1 else 1.0)
+                   truncation=START_TRUNCATION if starts > 1 else 1.0, upsample=DEFAULTS["perceptual_upsample"])
 
 
 def real_images(folder: Path, count: int, resolution: int) -> torch.Tensor:
@@ -93,7 +95,8 @@ def cat_distance(features: torch.Tensor, real: torch.Tensor) -> list[float]:
 def fit_all(G, network, sketch, mask, setting: Setting, steps: int, seed: int):
     """Every start's fit of one scribble: (images [K, 3, R, R], w or w+ latents [K, ...], start renders)."""
     config = InversionConfig(space="w", weights=LossWeights(mean_distance=setting.mean_weight),
-                             optimizer=OptimizerConfig(steps=round(steps * setting.wplus_from)), seed=seed)
+                             optimizer=OptimizerConfig(steps=round(steps * setting.wplus_from)), seed=seed,
+                             perceptual_upsample=setting.upsample)
     result = fit_sketch(G, sketch, mask, config, setting.starts, seed, network, progress=False,
                         truncation=setting.truncation)
     if setting.wplus_from < 1:  # go on in w+ from where w got
@@ -175,7 +178,8 @@ def main():
                   "cat_distance": cat_distance(extract_features(effnet, images), real),
                   "w_spread": distance.tolist()}
         results[name] = {"setting": dataclasses.asdict(setting), **{k: sum(v) / len(v) for k, v in scores.items()},
-                         "per_scribble": scores, "seconds_per_scribble": seconds}
+                         "per_scribble": scores, "seconds_per_scribble": seconds,
+                         "machine": machine(torch.device("cpu"), args.note)}  # settings added later ran elsewhere
         print(f"{name}: " + ", ".join(f"{k} {results[name][k]:.3f}" for k in (*scores, "seconds_per_scribble")),
               flush=True)
         write_json(path, {**machine(torch.device("cpu"), args.note), "steps": args.steps, "seed": args.seed,

@@ -30,6 +30,7 @@ from latentcat.images import IMAGE_SUFFIXES  # noqa: E402
 from latentcat.session import SHIPPED_GENERATOR  # noqa: E402
 from latentcat.studio.local import (CHROMIUM_FLAGS, NO_CHROMIUM, chromium, free_port, start_studio,  # noqa: E402
                                     wait_until_up)
+from latentcat.studio.options import StudioOptions  # noqa: E402
 
 
 def timed_stream(job) -> list[tuple[float, tuple]]:
@@ -145,6 +146,8 @@ def main():
     parser.add_argument("--photo-dir", help="photos to invert (default: the project's example cats)")
     parser.add_argument("--sketch-dir", help="sketch PNGs, transparent where blank (default: one stroke)")
     parser.add_argument("--draw-steps", type=int, default=20, help="steps of each draw fit")
+    parser.add_argument("--draw-starts", type=int, default=StudioOptions.draw_samples,
+                        help="random starts of each draw fit (default: the Draw tab's)")
     parser.add_argument("--invert-steps", type=int, default=10, help="refinement steps of each inversion")
     parser.add_argument("--edit-moves", type=int, default=20, help="slider moves in the Edit tab")
     args = parser.parse_args()
@@ -159,7 +162,8 @@ def main():
         client = Client(url, verbose=False)
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            draw = draw_latency(client, canvases(tmp, args.sketch_dir, args.sketches), 4, args.draw_steps)
+            sketches = canvases(tmp, args.sketch_dir, args.sketches)
+            draw = draw_latency(client, sketches, args.draw_starts, args.draw_steps)
             cats = photos(tmp, args.photo_dir, args.photos)
             invert = invert_latency(client, cats, args.invert_steps)
             edit = edit_latency(url, cats[0], args.edit_moves)

@@ -10,7 +10,7 @@ class StudioOptions:
     share: bool = False          # a public Gradio share link: only when asked for
     max_upload_mb: float = 10.0  # larger uploads are refused before they reach latentcat
     queue_size: int = 16         # requests waiting for the model at most; more are turned away with a message
-    draw_samples: int = 4        # random starts per sketch (K)
+    draw_samples: int = 3        # random starts per sketch (K), as the draw command
     draw_steps: int = 100
     invert_steps: int = 100      # refinement steps after the encoder's guess (the hybrid's 100)
     morph_frames: int = 15

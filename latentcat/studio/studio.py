@@ -99,11 +99,13 @@ class Studio:
         return self.session.with_run(self.session.start.init, int(steps))
 
     def draw_config(self, steps: int) -> InversionConfig:
-        """The draw command's settings (w, a pull toward w_avg), with `steps` steps."""
+        """The draw command's settings (w, a pull toward w_avg, the loss read at the generator's size), with
+        `steps` steps."""
         config = self.session.config
         return dataclasses.replace(
             config, space=choose_space(self.G, None, DRAW_DEFAULTS["space"]),
             weights=dataclasses.replace(config.weights, mean_distance=DRAW_DEFAULTS["mean_weight"]),
+            perceptual_upsample=DRAW_DEFAULTS["perceptual_upsample"],
             optimizer=dataclasses.replace(config.optimizer, steps=int(steps)))
 
     def read(self, paths: list[str | None], what: str, allow_latents: bool = False,
