@@ -74,12 +74,13 @@ class PerceptualLoss(nn.Module):
         return F.interpolate(x, size=(self.side, self.side), mode="bilinear", align_corners=False)
 
     def features_of(self, y: torch.Tensor, precision: str = "fp32") -> list[torch.Tensor]:
+        """The network's features of y, read at `side` px."""
         return in_precision(precision, y.device, self.network.features, self.read(y))
 
     def forward(self, x, y, mask=None, target_features=None, precision: str = "fp32"):
         if target_features is None:
             target_features = self.features_of(y, precision)
-        features = in_precision(precision, x.device, self.network.features, self.read(keep_inside(x, y, mask)))
+        features = self.features_of(keep_inside(x, y, mask), precision)
         maps = self.network.distances(features, target_features)
         return sum(masked_mean(m, mask) for m in maps)
 
